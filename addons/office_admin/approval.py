@@ -1,0 +1,1248 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The approval engine every office process reuses.
+
+A document only says it is approvable (`ApprovalMixin`); who approves, in
+which order and how is configuration (`office.approval.rule` and its tiers).
+Each submission creates an `office.approval.request` whose
+`office.approval.step`s are the audit trail: steps are created and closed,
+never deleted or rewritten, and resubmitting creates a new request."""
+import ast
+import datetime as dt
+from collections import defaultdict
+
+from sql import Null
+
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
+from trytond.model.exceptions import AccessError
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
+
+from .exceptions import ApprovalAccessError, ApprovalError
+
+REVIEWER_SOURCES = [
+    ('requester_head', "Requester's Department Head"),
+    ('department_head', "Head of a Department"),
+    ('group', "Members of a Group"),
+    ('users', "Named Users"),
+    ('leadership', "Leadership"),
+    ]
+MODES = [
+    ('any', "Any One (或签)"),
+    ('all', "All (会签)"),
+    ]
+TIMEOUT_ACTIONS = [
+    (None, ""),
+    ('remind', "Remind the Reviewer"),
+    ('escalate', "Escalate to the Reviewer's Head"),
+    ('approve', "Approve Automatically"),
+    ('reject', "Reject Automatically"),
+    ]
+REQUEST_STATES = [
+    ('pending', "Pending"),
+    ('approved', "Approved"),
+    ('rejected', "Rejected"),
+    ('returned', "Returned"),
+    ('withdrawn', "Withdrawn"),
+    ]
+STEP_STATES = [
+    ('pending', "Pending"),
+    ('approved', "Approved"),
+    ('rejected', "Rejected"),
+    ('returned', "Returned"),
+    ('delegated', "Delegated"),
+    ('skipped', "Skipped"),
+    ('cancelled', "No Longer Needed"),
+    ]
+DONE = {'approved', 'skipped'}
+# A requester may remind the same reviewers at most once in this delay.
+REMIND_DELAY = dt.timedelta(hours=1)
+
+
+def _now():
+    return dt.datetime.now()
+
+
+def approvable_models():
+    "Return the names of the models that mix in ApprovalMixin"
+    pool = Pool()
+    return sorted(name for name, Model in pool.iterobject()
+        if issubclass(Model, ApprovalMixin))
+
+
+def approvable_selection():
+    Model = Pool().get('ir.model')
+    return [(m, Model.get_name(m)) for m in approvable_models()]
+
+
+def _eval_domain(text):
+    "Return the domain written in text or raise ValueError"
+    value = ast.literal_eval(text) if text else []
+    if not isinstance(value, list):
+        raise ValueError(text)
+    fields.domain_validate(value)
+    return value
+
+
+class ApprovalRule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+    __name__ = 'office.approval.rule'
+
+    name = fields.Char("Name", required=True, translate=True)
+    model = fields.Many2One(
+        'ir.model', "Model", required=True, ondelete='CASCADE')
+    company = fields.Many2One(
+        'company.company', "Company",
+        help="Leave empty for every company.")
+    condition = fields.Char(
+        "Condition",
+        help="A domain the record must match for this rule to apply, "
+        "e.g. [('seal.type', '=', 'contract')]. Empty matches every record.")
+    tiers = fields.One2Many('office.approval.tier', 'rule', "Tiers")
+    skip_repeated = fields.Boolean(
+        "Skip Repeated Reviewers",
+        help="A reviewer who already approved an earlier tier of the same "
+        "request is not asked again.")
+    allow_self_approval = fields.Boolean(
+        "Allow Self-approval",
+        help="Let a requester who is also a reviewer approve his own step.")
+
+    @classmethod
+    def default_skip_repeated(cls):
+        return True
+
+    @classmethod
+    def validate_fields(cls, rules, field_names):
+        super().validate_fields(rules, field_names)
+        approvable = set(approvable_models())
+        for rule in rules:
+            if rule.model.model not in approvable:
+                raise ApprovalError(gettext(
+                        'office_admin.msg_approval_model_invalid',
+                        name=rule.rec_name))
+            try:
+                _eval_domain(rule.condition)
+            except Exception:
+                raise ApprovalError(gettext(
+                        'office_admin.msg_approval_condition_invalid',
+                        name=rule.rec_name))
+
+    def match(self, record):
+        if not self.condition:
+            return True
+        Model = record.__class__
+        with without_check_access():
+            return bool(Model.search([
+                        ('id', '=', record.id),
+                        _eval_domain(self.condition),
+                        ], limit=1))
+
+    @classmethod
+    def find(cls, record):
+        company = getattr(record, 'company', None)
+        for rule in cls.search([
+                    ('model.model', '=', record.__name__),
+                    ['OR',
+                        ('company', '=', None),
+                        ('company', '=', company.id if company else None),
+                        ],
+                    ]):
+            if rule.match(record):
+                return rule
+
+
+class ApprovalTier(sequence_ordered(), ModelSQL, ModelView):
+    __name__ = 'office.approval.tier'
+
+    rule = fields.Many2One(
+        'office.approval.rule', "Rule", required=True, ondelete='CASCADE')
+    name = fields.Char("Name", required=True, translate=True)
+    condition = fields.Char(
+        "Condition",
+        help="A domain the record must match for this tier to be used, "
+        "e.g. [('amount', '>', 50000)]. Empty matches every record.")
+    reviewer_source = fields.Selection(
+        REVIEWER_SOURCES, "Reviewers", required=True, sort=False)
+    department = fields.Many2One(
+        'office.department', "Department",
+        states={
+            'invisible': Eval('reviewer_source') != 'department_head',
+            'required': Eval('reviewer_source') == 'department_head',
+            })
+    group = fields.Many2One(
+        'res.group', "Group",
+        states={
+            'invisible': Eval('reviewer_source') != 'group',
+            'required': Eval('reviewer_source') == 'group',
+            })
+    users = fields.Many2Many(
+        'office.approval.tier-res.user', 'tier', 'user', "Users",
+        states={
+            'invisible': Eval('reviewer_source') != 'users',
+            })
+    mode = fields.Selection(MODES, "Mode", required=True, sort=False)
+    timeout_hours = fields.Float(
+        "Timeout (working hours)",
+        domain=[['OR',
+                ('timeout_hours', '=', None),
+                ('timeout_hours', '>', 0),
+                ]],
+        help="Working hours a reviewer has before the timeout action.")
+    timeout_action = fields.Selection(
+        TIMEOUT_ACTIONS, "Timeout Action", sort=False,
+        states={
+            'invisible': ~Eval('timeout_hours'),
+            'required': Bool(Eval('timeout_hours')),
+            })
+
+    @classmethod
+    def default_mode(cls):
+        return 'any'
+
+    @classmethod
+    def default_reviewer_source(cls):
+        return 'requester_head'
+
+    @classmethod
+    def validate_fields(cls, tiers, field_names):
+        super().validate_fields(tiers, field_names)
+        for tier in tiers:
+            try:
+                _eval_domain(tier.condition)
+            except Exception:
+                raise ApprovalError(gettext(
+                        'office_admin.msg_approval_condition_invalid',
+                        name=tier.rec_name))
+
+    def match(self, record):
+        if not self.condition:
+            return True
+        with without_check_access():
+            return bool(record.__class__.search([
+                        ('id', '=', record.id),
+                        _eval_domain(self.condition),
+                        ], limit=1))
+
+    def resolve(self, record, requester):
+        """Return (users, fallback): the reviewers of the tier for the record
+        and whether they are the Office Administrators because the tier's own
+        reviewers could not be resolved."""
+        pool = Pool()
+        User = pool.get('res.user')
+        users = []
+        with without_check_access():
+            if self.reviewer_source == 'requester_head':
+                department = record.approval_department()
+                employee = record.approval_requester_employee()
+                if department:
+                    head = department.get_head(exclude=employee)
+                    if head:
+                        users = list(
+                            User.users_of_employees([head]).values())
+            elif self.reviewer_source == 'department_head':
+                head = self.department.get_head() if self.department else None
+                if head:
+                    users = list(User.users_of_employees([head]).values())
+            elif self.reviewer_source == 'group':
+                users = User.search([
+                        ('groups', '=', self.group.id),
+                        ('active', '=', True),
+                        ], order=[('id', 'ASC')])
+            elif self.reviewer_source == 'users':
+                users = [u for u in self.users if u.active]
+            elif self.reviewer_source == 'leadership':
+                users = User.users_in_group('office_admin.group_leadership')
+            if not self.rule.allow_self_approval:
+                users = [u for u in users if u != requester]
+            if users:
+                return users, False
+            admins = User.users_in_group('office_admin.group_office_admin')
+            if not self.rule.allow_self_approval:
+                admins = [u for u in admins if u != requester]
+            return admins, True
+
+
+class ApprovalTierUser(ModelSQL):
+    __name__ = 'office.approval.tier-res.user'
+    tier = fields.Many2One(
+        'office.approval.tier', "Tier", required=True, ondelete='CASCADE')
+    user = fields.Many2One(
+        'res.user', "User", required=True, ondelete='CASCADE')
+
+
+class ApprovalDelegation(DeactivableMixin, ModelSQL, ModelView):
+    "Out-of-office delegation: a reviewer's substitute for a period"
+    __name__ = 'office.approval.delegation'
+
+    user = fields.Many2One(
+        'res.user', "Reviewer", required=True, ondelete='CASCADE')
+    substitute = fields.Many2One(
+        'res.user', "Substitute", required=True, ondelete='CASCADE',
+        domain=[('id', '!=', Eval('user', -1))])
+    start = fields.DateTime("Start", required=True)
+    end = fields.DateTime(
+        "End", required=True,
+        domain=[('end', '>', Eval('start'))])
+    reason = fields.Char("Reason")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(
+                t, (t.user, Index.Equality()), (t.start, Index.Range()),
+                (t.end, Index.Range())))
+
+    @classmethod
+    def default_user(cls):
+        return Transaction().user
+
+    @classmethod
+    def validate_fields(cls, delegations, field_names):
+        super().validate_fields(delegations, field_names)
+        for delegation in delegations:
+            if delegation.end <= delegation.start:
+                raise ApprovalError(gettext(
+                        'office_admin.msg_delegation_dates'))
+            if delegation.substitute == delegation.user:
+                raise ApprovalError(gettext(
+                        'office_admin.msg_delegation_self'))
+
+    @classmethod
+    def substitute(cls, user, at=None):
+        """Return (reviewer, away): the user who reviews for user at the time
+        (following chains of delegations) and the user away, if any."""
+        at = at or _now()
+        seen = {user.id}
+        away = None
+        current = user
+        for _ in range(10):
+            delegations = cls.search([
+                    ('user', '=', current.id),
+                    ('start', '<=', at),
+                    ('end', '>', at),
+                    ], order=[('start', 'DESC')], limit=1)
+            if not delegations:
+                break
+            substitute = delegations[0].substitute
+            if substitute.id in seen or not substitute.active:
+                break
+            away = away or user
+            seen.add(substitute.id)
+            current = substitute
+        return current, away
+
+
+class ApprovalRequest(ModelSQL, ModelView):
+    __name__ = 'office.approval.request'
+    _rec_name = 'resource'
+
+    resource = fields.Reference(
+        "Document", selection='get_resources', required=True, readonly=True)
+    res_model = fields.Char("Document Model", readonly=True, required=True)
+    res_id = fields.Integer("Document ID", readonly=True, required=True)
+    rule = fields.Many2One(
+        'office.approval.rule', "Rule", readonly=True, ondelete='RESTRICT')
+    requester = fields.Many2One(
+        'res.user', "Requester", readonly=True, required=True,
+        ondelete='RESTRICT')
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    state = fields.Selection(
+        REQUEST_STATES, "State", readonly=True, required=True, sort=False)
+    tier_sequence = fields.Integer("Current Tier", readonly=True)
+    activation = fields.Integer("Activation", readonly=True, required=True)
+    submitted_at = fields.DateTime("Submitted At", readonly=True)
+    closed_at = fields.DateTime("Closed At", readonly=True)
+    duration = fields.TimeDelta("Cycle Time", readonly=True)
+    steps = fields.One2Many(
+        'office.approval.step', 'request', "Steps", readonly=True)
+    copies = fields.One2Many(
+        'office.approval.copy', 'request', "Copied To", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.res_model, Index.Equality()),
+                    (t.res_id, Index.Range())),
+                Index(t, (t.requester, Index.Equality()),
+                    (t.state, Index.Equality())),
+                })
+        cls._order.insert(0, ('submitted_at', 'DESC'))
+
+    @classmethod
+    def get_resources(cls):
+        return approvable_selection()
+
+    @classmethod
+    def default_activation(cls):
+        return 0
+
+    @classmethod
+    def delete(cls, requests):
+        raise AccessError(gettext('office_admin.msg_approval_no_delete'))
+
+    def get_record(self):
+        return self.resource
+
+    # ---- engine ---------------------------------------------------------
+
+    @classmethod
+    def open(cls, record, rule, requester):
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        with without_check_access():
+            request = cls(
+                resource=record, res_model=record.__name__, res_id=record.id,
+                rule=rule, requester=requester,
+                company=getattr(record, 'company', None),
+                state='pending', submitted_at=_now(), activation=0)
+            request.save()
+            if not request.activate_after(-1):
+                cls.finish([request], 'approved')
+            Step.notify_pending(request)
+        return request
+
+    def _tiers(self):
+        return sorted(self.rule.tiers, key=lambda t: (
+                t.sequence is None, t.sequence or 0, t.id))
+
+    def activate_after(self, sequence, skip=True):
+        """Activate the first tier after sequence that applies to the record.
+        Return False when there is none left."""
+        record = self.get_record()
+        for tier in self._tiers():
+            if (tier.sequence or 0) <= sequence:
+                continue
+            if not tier.match(record):
+                continue
+            if self.activate(tier, skip=skip):
+                return True
+        return False
+
+    def activate(self, tier, skip=True):
+        """Create the steps of tier; return False when the whole tier was
+        skipped because its reviewers already approved."""
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        Delegation = pool.get('office.approval.delegation')
+        record = self.get_record()
+        users, fallback = tier.resolve(record, self.requester)
+        if not users:
+            raise ApprovalError(gettext(
+                    'office_admin.msg_approval_no_reviewer',
+                    tier=tier.rec_name, record=record.rec_name))
+        self.activation = (self.activation or 0) + 1
+        self.tier_sequence = tier.sequence or 0
+        self.save()
+        approved_before = set()
+        if skip and self.rule.skip_repeated:
+            approved_before = {s.reviewer.id for s in Step.search([
+                        ('request', '=', self.id),
+                        ('state', '=', 'approved'),
+                        ])}
+        now = _now()
+        calendar = pool.get('office.calendar').get_calendar(self.company)
+        deadline = None
+        if tier.timeout_hours:
+            deadline = calendar.add_working_hours(
+                now, tier.timeout_hours, self.company)
+        steps = []
+        for user in users:
+            reviewer, away = Delegation.substitute(user, now)
+            comment = None
+            if fallback:
+                comment = gettext('office_admin.msg_approval_fallback',
+                    tier=tier.rec_name)
+            if away:
+                comment = gettext('office_admin.msg_approval_delegated_away',
+                    user=away.rec_name, substitute=reviewer.rec_name)
+            state = 'pending'
+            if reviewer.id in approved_before:
+                state = 'skipped'
+                comment = gettext('office_admin.msg_approval_skipped')
+            steps.append(Step(
+                    request=self, tier=tier, tier_name=tier.name,
+                    tier_sequence=tier.sequence or 0,
+                    activation=self.activation, mode=tier.mode,
+                    kind='review', required=False, reviewer=reviewer,
+                    original_reviewer=away, state=state,
+                    activated_at=now, deadline=deadline,
+                    acted_at=now if state == 'skipped' else None,
+                    duration=dt.timedelta() if state == 'skipped' else None,
+                    comment=comment, timeout_done=False))
+        Step.save(steps)
+        if any(s.state == 'skipped' for s in steps) and (
+                tier.mode == 'any'
+                or all(s.state == 'skipped' for s in steps)):
+            Step.write([s for s in steps if s.state == 'pending'], {
+                    'state': 'cancelled',
+                    'acted_at': now,
+                    'duration': dt.timedelta(),
+                    })
+            return False
+        return True
+
+    def current_steps(self):
+        "Return the steps of the tier being reviewed, read from the database"
+        Step = Pool().get('office.approval.step')
+        return Step.search([
+                ('request', '=', self.id),
+                ('activation', '=', self.activation),
+                ('state', 'not in', ['delegated', 'cancelled']),
+                ], order=[('id', 'ASC')])
+
+    def pending_steps(self):
+        Step = Pool().get('office.approval.step')
+        return Step.search([
+                ('request', '=', self.id),
+                ('state', '=', 'pending'),
+                ], order=[('id', 'ASC')])
+
+    def tier_complete(self):
+        steps = self.current_steps()
+        required = [s for s in steps if s.required]
+        normal = [s for s in steps if not s.required]
+        if not all(s.state in DONE for s in required):
+            return False
+        mode = normal[0].mode if normal else 'all'
+        if mode == 'any':
+            return any(s.state in DONE for s in normal) or not normal
+        return all(s.state in DONE for s in normal)
+
+    def advance(self):
+        """Move on after a step was approved: close the tier when complete,
+        activate the next one or finish the request. Return the new pending
+        steps."""
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        if not self.tier_complete():
+            return []
+        leftover = [s for s in self.current_steps() if s.state == 'pending']
+        if leftover:
+            Step.close(leftover, 'cancelled')
+        if self.activate_after(self.tier_sequence):
+            return self.pending_steps()
+        self.__class__.finish([self], 'approved')
+        return []
+
+    @classmethod
+    def finish(cls, requests, state):
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        now = _now()
+        for request in requests:
+            request.state = state
+            request.closed_at = now
+            request.duration = now - request.submitted_at
+        cls.save(requests)
+        by_model = defaultdict(list)
+        for request in requests:
+            by_model[request.res_model].append(request)
+        for model, model_requests in by_model.items():
+            Model = pool.get(model)
+            records = Model.browse([r.res_id for r in model_requests])
+            getattr(Model, '_approval_on_%s' % state)(records)
+            for request, record in zip(model_requests, records):
+                Notification.send(
+                    [record], [request.requester],
+                    'office_admin.msg_approval_request_%s' % state,
+                    key='request-%s-%s' % (request.id, state))
+
+
+class ApprovalStep(ModelSQL, ModelView):
+    __name__ = 'office.approval.step'
+
+    request = fields.Many2One(
+        'office.approval.request', "Request", required=True, readonly=True,
+        ondelete='RESTRICT')
+    resource = fields.Function(fields.Reference(
+            "Document", selection='get_resources'), 'get_request_field')
+    requester = fields.Function(fields.Many2One(
+            'res.user', "Requester"), 'get_request_field')
+    tier = fields.Many2One(
+        'office.approval.tier', "Tier", readonly=True, ondelete='SET NULL')
+    tier_name = fields.Char("Tier", readonly=True)
+    tier_sequence = fields.Integer("Tier Sequence", readonly=True)
+    activation = fields.Integer("Activation", readonly=True)
+    mode = fields.Selection(MODES, "Mode", readonly=True)
+    kind = fields.Selection([
+            ('review', "Review"),
+            ], "Kind", readonly=True)
+    required = fields.Boolean(
+        "Added Approver", readonly=True,
+        help="An approver added (加签): the tier waits for him whatever its "
+        "mode.")
+    reviewer = fields.Many2One(
+        'res.user', "Reviewer", required=True, readonly=True,
+        ondelete='RESTRICT')
+    original_reviewer = fields.Many2One(
+        'res.user', "On Behalf Of", readonly=True, ondelete='RESTRICT',
+        help="The reviewer who was away and delegated to this one.")
+    added_by = fields.Many2One('res.user', "Added By", readonly=True)
+    state = fields.Selection(
+        STEP_STATES, "State", readonly=True, required=True, sort=False)
+    activated_at = fields.DateTime("Activated At", readonly=True)
+    acted_at = fields.DateTime("Decided At", readonly=True)
+    acted_by = fields.Many2One('res.user', "Decided By", readonly=True)
+    comment = fields.Text("Comment", readonly=True)
+    duration = fields.TimeDelta("Time Spent", readonly=True)
+    deadline = fields.DateTime("Deadline", readonly=True)
+    timeout_done = fields.Boolean("Timeout Handled", readonly=True)
+    reminders = fields.Integer("Reminders", readonly=True)
+    reminded_at = fields.DateTime("Reminded At", readonly=True)
+    mine = fields.Function(
+        fields.Boolean("Mine"), 'get_mine', searcher='search_mine')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.reviewer, Index.Equality()),
+                    (t.state, Index.Equality())),
+                Index(t, (t.request, Index.Range()),
+                    (t.activation, Index.Range())),
+                Index(t, (t.deadline, Index.Range()),
+                    where=(t.state == 'pending') & (t.deadline != Null)
+                    & (t.timeout_done == False)),  # noqa: E712
+                })
+        cls._order = [
+            ('request', 'DESC'), ('activation', 'ASC'), ('id', 'ASC')]
+        cls._buttons.update({
+                'approve': {
+                    'invisible': ~Eval('mine') | (Eval('state') != 'pending'),
+                    'depends': ['mine', 'state'],
+                    'icon': 'tryton-ok',
+                    },
+                'decide': {
+                    'invisible': ~Eval('mine') | (Eval('state') != 'pending'),
+                    'depends': ['mine', 'state'],
+                    'icon': 'tryton-forward',
+                    },
+                })
+
+    @classmethod
+    def default_reminders(cls):
+        return 0
+
+    @classmethod
+    def get_resources(cls):
+        return approvable_selection()
+
+    @classmethod
+    def get_request_field(cls, steps, names):
+        result = {n: {} for n in names}
+        for step in steps:
+            if 'resource' in names:
+                result['resource'][step.id] = str(step.request.resource)
+            if 'requester' in names:
+                result['requester'][step.id] = step.request.requester.id
+        return result
+
+    def get_mine(self, name):
+        return self.reviewer.id == Transaction().user
+
+    @classmethod
+    def search_mine(cls, name, clause):
+        _, operator, value = clause[:3]
+        user = Transaction().user
+        if (operator == '=') == bool(value):
+            return [('reviewer', '=', user)]
+        return [('reviewer', '!=', user)]
+
+    @classmethod
+    def delete(cls, steps):
+        raise AccessError(gettext('office_admin.msg_approval_no_delete'))
+
+    def get_rec_name(self, name):
+        return '%s: %s' % (self.tier_name or '', self.reviewer.rec_name)
+
+    @classmethod
+    @ModelView.button
+    def approve(cls, steps):
+        for step in steps:
+            record = step.request.get_record()
+            record.__class__.approval_act(
+                [record], 'approve', step=step)
+
+    @classmethod
+    @ModelView.button_action('office_admin.wizard_approval_decide')
+    def decide(cls, steps):
+        pass
+
+    # ---- engine ---------------------------------------------------------
+
+    @classmethod
+    def close(cls, steps, state, user=None, comment=None):
+        now = _now()
+        for step in steps:
+            step.state = state
+            step.acted_at = now
+            step.acted_by = user
+            if comment:
+                step.comment = comment
+            step.duration = now - step.activated_at
+        cls.save(steps)
+
+    @classmethod
+    def notify_pending(cls, request, steps=None):
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        if steps is None:
+            steps = cls.search([
+                    ('request', '=', request.id),
+                    ('state', '=', 'pending'),
+                    ])
+        record = request.get_record()
+        for step in steps:
+            Notification.send(
+                [record], [step.reviewer],
+                'office_admin.msg_approval_to_review',
+                key='review-%s' % step.id,
+                requester=request.requester.rec_name,
+                tier=step.tier_name or '')
+
+    @classmethod
+    def check_timeouts(cls):
+        """Scheduled: act on the pending steps whose tier timeout passed.
+        Each step is handled once (timeout_done)."""
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        User = pool.get('res.user')
+        now = _now()
+        steps = cls.search([
+                ('state', '=', 'pending'),
+                ('deadline', '<', now),
+                ('timeout_done', '=', False),
+                ], order=[('id', 'ASC')])
+        for sub_steps in grouped_slice(steps, 200):
+            sub_steps = cls.browse(list(sub_steps))
+            cls.write(sub_steps, {'timeout_done': True})
+            for step in sub_steps:
+                if step.state != 'pending':
+                    continue
+                action = step.tier.timeout_action if step.tier else 'remind'
+                record = step.request.get_record()
+                Model = record.__class__
+                if action == 'approve':
+                    Model.approval_act([record], 'approve', step=step,
+                        comment=gettext('office_admin.msg_approval_auto'),
+                        system=True)
+                elif action == 'reject':
+                    Model.approval_act([record], 'reject', step=step,
+                        comment=gettext('office_admin.msg_approval_auto'),
+                        system=True)
+                else:
+                    users = [step.reviewer]
+                    if action == 'escalate':
+                        users += User.users_in_group(
+                            'office_admin.group_office_admin')
+                        employee = step.reviewer.employee
+                        if employee and employee.department:
+                            head = employee.department.get_head(
+                                exclude=employee)
+                            if head:
+                                users += list(User.users_of_employees(
+                                        [head]).values())
+                    Notification.send(
+                        [record], users,
+                        'office_admin.msg_approval_timeout',
+                        key='timeout-%s' % step.id,
+                        reviewer=step.reviewer.rec_name,
+                        tier=step.tier_name or '')
+
+
+class ApprovalCopy(ModelSQL, ModelView):
+    "Copy to (抄送): users told about a request who do not approve it"
+    __name__ = 'office.approval.copy'
+
+    request = fields.Many2One(
+        'office.approval.request', "Request", required=True, readonly=True,
+        ondelete='RESTRICT')
+    user = fields.Many2One(
+        'res.user', "User", required=True, readonly=True,
+        ondelete='RESTRICT')
+    copied_by = fields.Many2One('res.user', "Copied By", readonly=True)
+    comment = fields.Text("Comment", readonly=True)
+
+    @classmethod
+    def delete(cls, copies):
+        raise AccessError(gettext('office_admin.msg_approval_no_delete'))
+
+
+class ApprovalMixin:
+    """Make a model approvable.
+
+    The model implements approval_department(), approval_requester_employee()
+    and the hooks _approval_on_approved/rejected/returned/withdrawn (class
+    methods receiving the records), and calls approval_submit() from its own
+    submit transition."""
+    __slots__ = ()
+
+    approval_state = fields.Function(fields.Selection(
+            [(None, "")] + REQUEST_STATES, "Approval State"),
+        'get_approval')
+    approval_steps = fields.Function(fields.One2Many(
+            'office.approval.step', None, "Approval History"),
+        'get_approval')
+    approval_current = fields.Function(
+        fields.Char("Waiting For"), 'get_approval')
+    approval_can_act = fields.Function(
+        fields.Boolean("Can Decide"), 'get_approval')
+    approval_reviewers = fields.Function(fields.Many2Many(
+            'res.user', None, None, "Reviewers"),
+        'get_approval', searcher='search_approval_reviewers')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'approval_approve': {
+                    'invisible': ~Eval('approval_can_act'),
+                    'depends': ['approval_can_act'],
+                    'icon': 'tryton-ok',
+                    },
+                'approval_decide': {
+                    'invisible': ~Eval('approval_can_act'),
+                    'depends': ['approval_can_act'],
+                    'icon': 'tryton-forward',
+                    },
+                'approval_withdraw': {
+                    'invisible': Eval('approval_state') != 'pending',
+                    'depends': ['approval_state'],
+                    'icon': 'tryton-undo',
+                    },
+                'approval_remind': {
+                    'invisible': Eval('approval_state') != 'pending',
+                    'depends': ['approval_state'],
+                    'icon': 'tryton-notification',
+                    },
+                })
+
+    def approval_department(self):
+        return getattr(self, 'department', None)
+
+    def approval_requester_employee(self):
+        return getattr(self, 'requester', None)
+
+    @classmethod
+    def _approval_on_approved(cls, records):
+        pass
+
+    @classmethod
+    def _approval_on_rejected(cls, records):
+        pass
+
+    @classmethod
+    def _approval_on_returned(cls, records):
+        pass
+
+    @classmethod
+    def _approval_on_withdrawn(cls, records):
+        pass
+
+    @classmethod
+    def _last_requests(cls, records):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        result = {}
+        with without_check_access():
+            for sub in grouped_slice([r.id for r in records], 200):
+                for request in Request.search([
+                            ('res_model', '=', cls.__name__),
+                            ('res_id', 'in', list(sub)),
+                            ], order=[('id', 'ASC')]):
+                    result[request.res_id] = request
+        return result
+
+    @classmethod
+    def get_approval(cls, records, names):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        Step = pool.get('office.approval.step')
+        user = Transaction().user
+        result = {n: {r.id: None for r in records} for n in names}
+        ids = [r.id for r in records]
+        with without_check_access():
+            requests = []
+            for sub in grouped_slice(ids, 200):
+                requests += Request.search([
+                        ('res_model', '=', cls.__name__),
+                        ('res_id', 'in', list(sub)),
+                        ], order=[('id', 'ASC')])
+            steps_by_request = defaultdict(list)
+            for sub in grouped_slice([r.id for r in requests], 200):
+                for step in Step.search([('request', 'in', list(sub))],
+                        order=[('id', 'ASC')]):
+                    steps_by_request[step.request.id].append(step)
+            copies = defaultdict(set)
+            for request in requests:
+                for copy in request.copies:
+                    copies[request.res_id].add(copy.user.id)
+        last = {}
+        history = defaultdict(list)
+        reviewers = defaultdict(set)
+        for request in requests:
+            last[request.res_id] = request
+            for step in steps_by_request[request.id]:
+                history[request.res_id].append(step.id)
+                reviewers[request.res_id].add(step.reviewer.id)
+                if step.original_reviewer:
+                    reviewers[request.res_id].add(step.original_reviewer.id)
+        for record_id in ids:
+            request = last.get(record_id)
+            if 'approval_state' in names:
+                result['approval_state'][record_id] = (
+                    request.state if request else None)
+            if 'approval_steps' in names:
+                result['approval_steps'][record_id] = history[record_id]
+            if 'approval_reviewers' in names:
+                result['approval_reviewers'][record_id] = sorted(
+                    reviewers[record_id] | copies[record_id])
+            pending = [s for s in steps_by_request[request.id]
+                if s.state == 'pending'] if request else []
+            if 'approval_current' in names:
+                result['approval_current'][record_id] = ', '.join(
+                    s.reviewer.rec_name for s in pending) or None
+            if 'approval_can_act' in names:
+                result['approval_can_act'][record_id] = any(
+                    s.reviewer.id == user for s in pending)
+        return result
+
+    @classmethod
+    def search_approval_reviewers(cls, name, clause):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        Step = pool.get('office.approval.step')
+        Copy = pool.get('office.approval.copy')
+        request = Request.__table__()
+        step = Step.__table__()
+        copy = Copy.__table__()
+        _, operator, value = clause[:3]
+        if operator not in {'=', 'in'}:
+            return [('id', '=', -1)]
+        users = [value] if operator == '=' else list(value)
+        users = [int(u) for u in users if u is not None] or [-1]
+        reviewed = request.join(step, condition=step.request == request.id
+            ).select(request.res_id,
+            where=(request.res_model == cls.__name__)
+            & (step.reviewer.in_(users) | step.original_reviewer.in_(users)))
+        copied = request.join(copy, condition=copy.request == request.id
+            ).select(request.res_id,
+            where=(request.res_model == cls.__name__)
+            & copy.user.in_(users))
+        return ['OR', ('id', 'in', reviewed), ('id', 'in', copied)]
+
+    # ---- actions ---------------------------------------------------------
+
+    @classmethod
+    def approval_submit(cls, records):
+        pool = Pool()
+        Rule = pool.get('office.approval.rule')
+        Request = pool.get('office.approval.request')
+        User = pool.get('res.user')
+        requester = User(Transaction().user)
+        last = cls._last_requests(records)
+        with without_check_access():
+            for record in records:
+                request = last.get(record.id)
+                if request and request.state == 'pending':
+                    raise ApprovalError(gettext(
+                            'office_admin.msg_approval_already_pending',
+                            record=record.rec_name))
+                rule = Rule.find(record)
+                if not rule:
+                    raise ApprovalError(gettext(
+                            'office_admin.msg_approval_no_rule',
+                            record=record.rec_name))
+                Request.open(record, rule, requester)
+
+    @classmethod
+    def _pending_request(cls, record, lock=True):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        request = cls._last_requests([record]).get(record.id)
+        if not request or request.state != 'pending':
+            raise ApprovalError(gettext(
+                    'office_admin.msg_approval_not_pending',
+                    record=record.rec_name))
+        if lock:
+            # Serialise every decision on one request: a second reviewer
+            # waits (the transaction is restarted) and then sees the step
+            # already decided.
+            Request.lock([request])
+            request = Request(request.id)
+        return request
+
+    @classmethod
+    def approval_act(cls, records, action, step=None, comment=None,
+            user=None, users=None, to='previous', system=False):
+        """Let the current user decide on the records' pending requests.
+
+        action: approve, reject, return, delegate, add_approver or copy."""
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        User = pool.get('res.user')
+        Notification = pool.get('office.notification')
+        Copy = pool.get('office.approval.copy')
+        actor = User(Transaction().user)
+        comment = (comment or '').strip() or None
+        if action == 'reject' and not comment:
+            raise ApprovalError(gettext(
+                    'office_admin.msg_approval_reason_required'))
+        with without_check_access():
+            for record in records:
+                request = cls._pending_request(record)
+                if step is not None:
+                    current = Step(step.id)
+                    if current.request != request:
+                        raise ApprovalError(gettext(
+                                'office_admin.msg_approval_not_pending',
+                                record=record.rec_name))
+                else:
+                    current = next((s for s in request.current_steps()
+                            if s.state == 'pending'
+                            and s.reviewer == actor), None)
+                if current is None or current.state != 'pending':
+                    raise ApprovalAccessError(gettext(
+                            'office_admin.msg_approval_not_reviewer',
+                            record=record.rec_name))
+                if not system and current.reviewer != actor:
+                    raise ApprovalAccessError(gettext(
+                            'office_admin.msg_approval_not_reviewer',
+                            record=record.rec_name))
+                acting = None if system else actor
+                new_pending = []
+                if action == 'approve':
+                    Step.close([current], 'approved', acting, comment)
+                    Notification.send(
+                        [record], [request.requester],
+                        'office_admin.msg_approval_step_approved',
+                        key='step-%s' % current.id,
+                        reviewer=current.reviewer.rec_name,
+                        tier=current.tier_name or '')
+                    request = request.__class__(request.id)
+                    new_pending = request.advance()
+                elif action == 'reject':
+                    Step.close([current], 'rejected', acting, comment)
+                    others = [s for s in request.current_steps()
+                        if s.state == 'pending' and s != current]
+                    Step.close(others, 'cancelled')
+                    request.__class__.finish([request], 'rejected')
+                elif action == 'return':
+                    Step.close([current], 'returned', acting, comment)
+                    others = [s for s in request.current_steps()
+                        if s.state == 'pending' and s != current]
+                    Step.close(others, 'cancelled')
+                    previous = sorted({s.tier for s in Step.search([
+                                    ('request', '=', request.id),
+                                    ('state', '=', 'approved'),
+                                    ('tier', '!=', None),
+                                    ('tier_sequence', '<',
+                                        current.tier_sequence),
+                                    ])},
+                        key=lambda t: t.sequence or 0)
+                    request = request.__class__(request.id)
+                    if to == 'previous' and previous:
+                        request.activate(previous[-1], skip=False)
+                        new_pending = request.pending_steps()
+                    else:
+                        request.__class__.finish([request], 'returned')
+                elif action in {'delegate', 'add_approver'}:
+                    if not user:
+                        raise ApprovalError(gettext(
+                                'office_admin.msg_approval_user_required'))
+                    user = User(int(user))
+                    if (user == request.requester
+                            and not request.rule.allow_self_approval):
+                        raise ApprovalError(gettext(
+                                'office_admin.msg_approval_requester_reviewer'))
+                    if any(s.reviewer == user and s.state == 'pending'
+                            for s in request.current_steps()):
+                        raise ApprovalError(gettext(
+                                'office_admin.msg_approval_already_reviewer',
+                                user=user.rec_name))
+                    if action == 'delegate':
+                        Step.close([current], 'delegated', actor, comment)
+                    new = Step(
+                        request=request, tier=current.tier,
+                        tier_name=current.tier_name,
+                        tier_sequence=current.tier_sequence,
+                        activation=current.activation, mode=current.mode,
+                        kind='review',
+                        required=(current.required
+                            if action == 'delegate' else True),
+                        reviewer=user, added_by=actor, state='pending',
+                        activated_at=_now(), deadline=current.deadline,
+                        comment=comment, timeout_done=False)
+                    new.save()
+                    new_pending = [new]
+                elif action == 'copy':
+                    users = [User(int(u)) for u in (users or [])]
+                    if not users:
+                        raise ApprovalError(gettext(
+                                'office_admin.msg_approval_user_required'))
+                    Copy.save([Copy(request=request, user=u,
+                                copied_by=actor, comment=comment)
+                            for u in users])
+                    Notification.send(
+                        [record], users,
+                        'office_admin.msg_approval_copied',
+                        key='copy-%s' % request.id,
+                        user=actor.rec_name)
+                else:
+                    raise ValueError(action)
+                if new_pending:
+                    Step.notify_pending(request, new_pending)
+
+    @classmethod
+    def approval_withdraw_records(cls, records):
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        user = Transaction().user
+        with without_check_access():
+            for record in records:
+                request = cls._pending_request(record)
+                if request.requester.id != user:
+                    raise ApprovalAccessError(gettext(
+                            'office_admin.msg_approval_not_requester',
+                            record=record.rec_name))
+                Step.close(request.pending_steps(), 'cancelled')
+                request.__class__.finish([request], 'withdrawn')
+
+    @classmethod
+    def approval_remind_records(cls, records):
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        Notification = pool.get('office.notification')
+        User = pool.get('res.user')
+        user = User(Transaction().user)
+        now = _now()
+        is_admin = user in User.users_in_group(
+            'office_admin.group_office_admin')
+        with without_check_access():
+            for record in records:
+                request = cls._pending_request(record, lock=False)
+                if request.requester != user and not is_admin:
+                    raise ApprovalAccessError(gettext(
+                            'office_admin.msg_approval_not_requester',
+                            record=record.rec_name))
+                pending = request.pending_steps()
+                recent = [s for s in pending if s.reminded_at
+                    and s.reminded_at > now - REMIND_DELAY]
+                if recent:
+                    raise ApprovalError(gettext(
+                            'office_admin.msg_approval_reminded_recently',
+                            record=record.rec_name))
+                for step in pending:
+                    step.reminders = (step.reminders or 0) + 1
+                    step.reminded_at = now
+                Step.save(pending)
+                for step in pending:
+                    Notification.send(
+                        [record], [step.reviewer],
+                        'office_admin.msg_approval_reminder',
+                        key='remind-%s-%s' % (step.id, step.reminders),
+                        user=user.rec_name)
+
+    @classmethod
+    @ModelView.button
+    def approval_approve(cls, records):
+        cls.approval_act(records, 'approve')
+
+    @classmethod
+    @ModelView.button_action('office_admin.wizard_approval_decide')
+    def approval_decide(cls, records):
+        pass
+
+    @classmethod
+    @ModelView.button
+    def approval_withdraw(cls, records):
+        cls.approval_withdraw_records(records)
+
+    @classmethod
+    @ModelView.button
+    def approval_remind(cls, records):
+        cls.approval_remind_records(records)
+
+
+class ApprovalDecideStart(ModelView):
+    __name__ = 'office.approval.decide.start'
+
+    action = fields.Selection([
+            ('approve', "Approve"),
+            ('reject', "Reject"),
+            ('return', "Return"),
+            ('delegate', "Transfer (转办)"),
+            ('add_approver', "Add Approver (加签)"),
+            ('copy', "Copy To (抄送)"),
+            ], "Action", required=True, sort=False)
+    comment = fields.Text(
+        "Comment",
+        states={
+            'required': Eval('action') == 'reject',
+            })
+    return_to = fields.Selection([
+            ('previous', "Previous Tier"),
+            ('requester', "Requester"),
+            ], "Return To",
+        states={
+            'invisible': Eval('action') != 'return',
+            'required': Eval('action') == 'return',
+            })
+    user = fields.Many2One(
+        'res.user', "User",
+        states={
+            'invisible': ~Eval('action').in_(['delegate', 'add_approver']),
+            'required': Eval('action').in_(['delegate', 'add_approver']),
+            })
+    users = fields.Many2Many(
+        'res.user', None, None, "Users",
+        states={
+            'invisible': Eval('action') != 'copy',
+            })
+
+    @classmethod
+    def default_action(cls):
+        return 'approve'
+
+    @classmethod
+    def default_return_to(cls):
+        return 'previous'
+
+
+class ApprovalDecide(Wizard):
+    __name__ = 'office.approval.decide'
+
+    start = StateView(
+        'office.approval.decide.start',
+        'office_admin.approval_decide_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("OK", 'decide', 'tryton-ok', default=True),
+            ])
+    decide = StateTransition()
+
+    def _targets(self):
+        if self.model.__name__ == 'office.approval.step':
+            steps = self.records
+            for step in steps:
+                record = step.request.get_record()
+                yield record.__class__, [record], step
+        else:
+            yield self.model, list(self.records), None
+
+    def transition_decide(self):
+        start = self.start
+        for Model, records, step in self._targets():
+            Model.approval_act(
+                records, start.action, step=step, comment=start.comment,
+                user=start.user.id if start.user else None,
+                users=[u.id for u in start.users],
+                to=start.return_to or 'previous')
+        return 'end'

@@ -1,0 +1,247 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Deadlines on working days and their escalation.
+
+A model mixes in `DeadlineMixin`, says which of its records are still open
+(`_deadline_open_domain`) and who owns them (`deadline_owners`). One
+scheduled job (`office.deadline|escalate`) raises the escalation level of
+overdue records: 1 the owners, 2 the owners' department heads (one working
+day later), 3 the Office Administrators (two working days later). The level
+only rises and notifications carry the level as key, so a re-run changes
+nothing."""
+import datetime as dt
+
+from sql import Null
+
+from trytond.i18n import gettext
+from trytond.model import Index, Model, ModelSQL, fields
+from trytond.pool import Pool
+from trytond.tools import grouped_slice
+
+from .exceptions import DeadlineError
+
+DEADLINE_STATES = [
+    (None, ""),
+    ('on_time', "On Time"),
+    ('due_soon', "Due Soon"),
+    ('overdue', "Overdue"),
+    ('done', "Done"),
+    ]
+ESCALATION_LEVELS = [
+    (0, "None"),
+    (1, "Owner"),
+    (2, "Owner's Head"),
+    (3, "Office Administrator"),
+    ]
+# A record is "due soon" from this many working hours before its deadline.
+DUE_SOON_HOURS = 8
+BATCH = 500
+
+
+class DeadlineMixin:
+    __slots__ = ()
+    deadline = fields.DateTime("Deadline", readonly=True)
+    deadline_state = fields.Function(fields.Selection(
+            DEADLINE_STATES, "Deadline State"),
+        'get_deadline_state', searcher='search_deadline_state')
+    escalation_level = fields.Selection(
+        ESCALATION_LEVELS, "Escalation", readonly=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        table = cls.__table__()
+        cls._sql_indexes.add(Index(
+                table, (table.deadline, Index.Range()),
+                where=table.deadline != Null))
+
+    @classmethod
+    def default_escalation_level(cls):
+        return 0
+
+    @classmethod
+    def _deadline_open_domain(cls):
+        "Domain of the records whose deadline still runs"
+        raise NotImplementedError
+
+    def deadline_owners(self):
+        "Return the users who must act before the deadline"
+        return []
+
+    def deadline_department(self):
+        "Return the department whose head is told at level 2"
+        return None
+
+    @classmethod
+    def check_deadline_future(cls, records, field='deadline'):
+        now = dt.datetime.now()
+        for record in records:
+            value = getattr(record, field)
+            if value is None:
+                continue
+            if isinstance(value, dt.datetime):
+                past = value < now
+            else:
+                past = value < Pool().get('ir.date').today()
+            if past:
+                raise DeadlineError(gettext(
+                        'office_admin.msg_deadline_past',
+                        record=record.rec_name,
+                        field=cls.__names__(field)['field']))
+
+    @classmethod
+    def get_deadline_state(cls, records, name):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        now = dt.datetime.now()
+        open_ids = {r.id for r in cls.search([
+                    ('id', 'in', [r.id for r in records]),
+                    cls._deadline_open_domain(),
+                    ])}
+        calendar = Calendar.get_calendar()
+        soon = calendar.add_working_hours(now, DUE_SOON_HOURS)
+        result = {}
+        for record in records:
+            if not record.deadline:
+                result[record.id] = None
+            elif record.id not in open_ids:
+                result[record.id] = 'done'
+            elif record.deadline < now:
+                result[record.id] = 'overdue'
+            elif record.deadline <= soon:
+                result[record.id] = 'due_soon'
+            else:
+                result[record.id] = 'on_time'
+        return result
+
+    @classmethod
+    def search_deadline_state(cls, name, clause):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        _, operator, value = clause[:3]
+        now = dt.datetime.now()
+        soon = Calendar.get_calendar().add_working_hours(now, DUE_SOON_HOURS)
+        domains = {
+            None: [('deadline', '=', None)],
+            'done': [('deadline', '!=', None),
+                ['NOT', cls._deadline_open_domain()]],
+            'overdue': [('deadline', '<', now), cls._deadline_open_domain()],
+            'due_soon': [('deadline', '>=', now), ('deadline', '<=', soon),
+                cls._deadline_open_domain()],
+            'on_time': [('deadline', '>', soon), cls._deadline_open_domain()],
+            }
+        if operator in {'=', '!='}:
+            values = [value]
+        elif operator in {'in', 'not in'}:
+            values = list(value)
+        else:
+            return []
+        domain = ['OR'] + [domains[v] for v in values if v in domains]
+        if operator in {'!=', 'not in'}:
+            domain = ['NOT', domain]
+        return [domain]
+
+
+class Deadline(Model):
+    "Service: escalate the overdue records of every model with a deadline"
+    __name__ = 'office.deadline'
+
+    @classmethod
+    def deadline_models(cls):
+        pool = Pool()
+        for _, Model in pool.iterobject():
+            if (issubclass(Model, DeadlineMixin)
+                    and issubclass(Model, ModelSQL)
+                    and not Model.__name__.startswith('_')
+                    and Model._deadline_open_domain
+                    is not DeadlineMixin._deadline_open_domain):
+                yield Model
+
+    @classmethod
+    def target_level(cls, calendar, deadline, now):
+        if deadline >= now:
+            return 0
+        if calendar.add_working_hours(deadline, 2 * _day_hours(calendar)) \
+                <= now:
+            return 3
+        if calendar.add_working_hours(deadline, _day_hours(calendar)) <= now:
+            return 2
+        return 1
+
+    @classmethod
+    def escalate(cls, models=None):
+        """Raise the escalation level of every overdue open record and tell
+        the people of each new level. Idempotent."""
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        Notification = pool.get('office.notification')
+        User = pool.get('res.user')
+        now = dt.datetime.now()
+        calendar = Calendar.get_calendar()
+        admins = None
+        count = 0
+        for Model in (models or list(cls.deadline_models())):
+            records = Model.search([
+                    ('deadline', '<', now),
+                    ('escalation_level', '<', 3),
+                    Model._deadline_open_domain(),
+                    ], order=[('id', 'ASC')])
+            for sub_records in grouped_slice(records, BATCH):
+                by_level = {}
+                for record in sub_records:
+                    level = cls.target_level(calendar, record.deadline, now)
+                    if level <= (record.escalation_level or 0):
+                        continue
+                    by_level.setdefault(level, []).append(record)
+                    for new_level in range(
+                            (record.escalation_level or 0) + 1, level + 1):
+                        if new_level == 1:
+                            users = record.deadline_owners()
+                        elif new_level == 2:
+                            users = cls._heads(record)
+                        else:
+                            if admins is None:
+                                admins = User.users_in_group(
+                                    'office_admin.group_office_admin')
+                            users = admins
+                        Notification.send(
+                            [record], users,
+                            'office_admin.msg_deadline_overdue',
+                            key='deadline-%s-%s' % (
+                                record.deadline.isoformat(), new_level),
+                            deadline=_format(record.deadline),
+                            level=str(new_level))
+                        count += 1
+                for level, level_records in by_level.items():
+                    Model.write(level_records, {'escalation_level': level})
+        return count
+
+    @classmethod
+    def _heads(cls, record):
+        pool = Pool()
+        User = pool.get('res.user')
+        department = record.deadline_department()
+        users = []
+        if department:
+            head = department.get_head()
+            if head:
+                users = list(User.users_of_employees([head]).values())
+        return users
+
+
+def _day_hours(calendar):
+    total = dt.timedelta()
+    for start, end in calendar._periods(dt.date(2000, 1, 3)):
+        total += end - start
+    return total.total_seconds() / 3600
+
+
+def _format(value):
+    pool = Pool()
+    Lang = pool.get('ir.lang')
+    Calendar = pool.get('office.calendar')
+    timezone = Calendar.get_timezone()
+    from trytond.tools import timezone as tz
+    local = value.replace(tzinfo=tz.UTC).astimezone(timezone)
+    lang = Lang.get()
+    return lang.strftime(local, lang.date + ' %H:%M')

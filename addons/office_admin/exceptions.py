@@ -1,0 +1,32 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.exceptions import UserError, UserWarning
+from trytond.model.exceptions import AccessError, ValidationError
+
+
+class ApprovalError(UserError):
+    pass
+
+
+class ApprovalAccessError(AccessError):
+    pass
+
+
+class ApprovalWarning(UserWarning):
+    pass
+
+
+class CalendarError(ValidationError):
+    pass
+
+
+class DeadlineError(ValidationError):
+    pass
+
+
+class SealRequestError(UserError):
+    pass
+
+
+class DepartmentError(ValidationError):
+    pass

@@ -1,0 +1,151 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""The one notification service every office process calls.
+
+It writes Tryton's own `res.notification` (in-app, pushed on the bus), sends
+an e-mail through `ir.email` (filed on the record) and posts in the record's
+chat. A `key` makes a notification happen once per record and user however
+often a job re-runs: the log has a unique constraint on it."""
+import logging
+
+from trytond.i18n import gettext
+from trytond.model import Index, Model, ModelSQL, ModelView, Unique, fields
+from trytond.model.chat import ChatMixin
+from trytond.pool import Pool
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
+
+logger = logging.getLogger(__name__)
+
+class NotificationLog(ModelSQL, ModelView):
+    __name__ = 'office.notification.log'
+
+    resource = fields.Reference(
+        "Resource", selection='get_models', required=True, readonly=True)
+    user = fields.Many2One(
+        'res.user', "User", required=True, readonly=True, ondelete='CASCADE')
+    key = fields.Char("Key", required=True, readonly=True)
+    message = fields.Char("Message", readonly=True)
+    emailed = fields.Boolean("E-mailed", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('resource_user_key_unique', Unique(t, t.resource, t.user, t.key),
+                'office_admin.msg_notification_duplicate'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.resource, Index.Equality())))
+        cls._order.insert(0, ('create_date', 'DESC'))
+
+    @classmethod
+    def get_models(cls):
+        return Pool().get('ir.model').get_name_items()
+
+class Notification:
+    "Service: notify users of something that happened to records"
+    __slots__ = ()
+
+    @classmethod
+    def send(cls, records, users, message_id, key=None, email=True,
+            chat=True, icon='tryton-notification', **variables):
+        """Notify each of users about each of records with the message.
+
+        key: when given, a (record, user, key) is notified at most once.
+        variables: for the message; `record` is added with the record's
+        name. Return the number of (record, user) pairs notified."""
+        pool = Pool()
+        Log = pool.get('office.notification.log')
+        User = pool.get('res.user')
+        users = [u for u in {int(u): u for u in users if u}.values()]
+        if not records or not users:
+            return 0
+        users = User.browse(users)
+        sent = 0
+        with without_check_access():
+            for sub_records in grouped_slice(records, 100):
+                sub_records = list(sub_records)
+                already = set()
+                if key:
+                    resources = [str(r) for r in sub_records]
+                    for logs in grouped_slice(resources, 100):
+                        for log in Log.search([
+                                    ('resource', 'in', list(logs)),
+                                    ('key', '=', key),
+                                    ('user', 'in', [u.id for u in users]),
+                                    ]):
+                            already.add((str(log.resource), log.user.id))
+                logs = []
+                for record in sub_records:
+                    chat_done = False
+                    for user in users:
+                        if (str(record), user.id) in already:
+                            continue
+                        label, description = cls._render(
+                            record, user, message_id, variables)
+                        record.notify_user(
+                            icon, label, description, user=user.id)
+                        emailed = False
+                        if email and user.email:
+                            emailed = cls._email(
+                                record, user, label, description)
+                        if chat and not chat_done and isinstance(
+                                record, ChatMixin):
+                            record.chat_post(
+                                message_id, record=record.rec_name,
+                                **variables)
+                            chat_done = True
+                        logs.append(Log(
+                                resource=record, user=user,
+                                key=key or cls._unique_key(),
+                                message=label, emailed=emailed))
+                        sent += 1
+                Log.save(logs)
+        return sent
+
+    @classmethod
+    def _unique_key(cls):
+        import uuid
+        return 'once-%s' % uuid.uuid4().hex
+
+    @classmethod
+    def _render(cls, record, user, message_id, variables):
+        language = user.language.code if user.language else None
+        with Transaction().set_context(language=language):
+            label = gettext(
+                message_id, record=record.rec_name, **variables)
+            model = Pool().get('ir.model').get_name(record.__name__)
+            description = '%s: %s' % (model, record.rec_name)
+        return label, description
+
+    @classmethod
+    def _email(cls, record, user, subject, body):
+        pool = Pool()
+        Email = pool.get('ir.email')
+        try:
+            with Transaction().set_context(
+                    language=user.language.code if user.language else None):
+                Email.send(
+                    to=user.email, subject=subject,
+                    body='<p>%s</p>' % body,
+                    record=(record.__name__, record.id))
+        except Exception:
+            logger.warning(
+                "could not e-mail %s about %s", user.id, record,
+                exc_info=True)
+            return False
+        return True
+
+    @classmethod
+    def already_sent(cls, record, key):
+        "Tell whether any user was notified about the record with key"
+        pool = Pool()
+        Log = pool.get('office.notification.log')
+        return bool(Log.search([
+                    ('resource', '=', str(record)),
+                    ('key', '=', key),
+                    ], limit=1))
+
+class OfficeNotification(Notification, Model):
+    __name__ = 'office.notification'

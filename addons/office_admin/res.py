@@ -1,0 +1,106 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.cache import Cache
+from trytond.model import fields
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
+
+from .secrecy import SECRECY_LEVELS, secrecy_rank
+
+
+class User(metaclass=PoolMeta):
+    __name__ = 'res.user'
+
+    clearance = fields.Selection(
+        SECRECY_LEVELS, "Secrecy Clearance", required=True, sort=False,
+        help="The highest secrecy level of records the user may see.")
+    approval_delegations = fields.One2Many(
+        'office.approval.delegation', 'user', "Out-of-office Delegations")
+    _office_context_cache = Cache(
+        'res.user.office_context', context=False)
+
+    @classmethod
+    def default_clearance(cls):
+        return 'internal'
+
+    @classmethod
+    def on_modification(cls, mode, users, field_names=None):
+        super().on_modification(mode, users, field_names=field_names)
+        cls._office_context_cache.clear()
+
+    @classmethod
+    def get_office_context(cls):
+        """Return the values office record rules are evaluated with.
+
+        user_id: the user, clearance_rank: its clearance as an integer,
+        employees: its employees, departments: the departments of those
+        employees, headed_departments: the departments (and their
+        sub-departments) that one of those employees heads or deputises."""
+        pool = Pool()
+        Department = pool.get('office.department')
+        user_id = Transaction().user
+        key = user_id
+        context = cls._office_context_cache.get(key)
+        if context is not None:
+            return context
+        user = cls(user_id)
+        employees = cls.get_employees()
+        departments = set()
+        for employee in user.employees:
+            if employee.id in employees and employee.department:
+                departments.add(employee.department.id)
+        headed = Department.search([
+                ['OR',
+                    ('head', 'in', employees),
+                    ('deputy', 'in', employees),
+                    ],
+                ], query=False) if employees else []
+        headed_ids = set()
+        if headed:
+            headed_ids = {d.id for d in Department.search([
+                        ('parent', 'child_of', [d.id for d in headed]),
+                        ])}
+        context = {
+            'user_id': user_id,
+            'clearance_rank': secrecy_rank(user.clearance),
+            'employees': list(employees),
+            'departments': sorted(departments),
+            'headed_departments': sorted(headed_ids),
+            }
+        cls._office_context_cache.set(key, context)
+        return context
+
+    @classmethod
+    def users_in_group(cls, xml_id):
+        "Return the active users of the group with the XML id"
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        group_id = ModelData.get_id(*xml_id.split('.'))
+        return cls.search([
+                ('groups', '=', group_id),
+                ('active', '=', True),
+                ], order=[('id', 'ASC')])
+
+    @classmethod
+    def users_of_employees(cls, employees):
+        "Return a dictionary of employee id to its (first) active user"
+        pool = Pool()
+        UserEmployee = pool.get('res.user-company.employee')
+        employee_ids = [int(e) for e in employees if e]
+        result = {}
+        if not employee_ids:
+            return result
+        # The main employee of a user wins over an additional one
+        for user in cls.search([
+                    ('employee', 'in', employee_ids),
+                    ('active', '=', True),
+                    ], order=[('id', 'ASC')]):
+            result.setdefault(user.employee.id, user)
+        missing = [e for e in employee_ids if e not in result]
+        if missing:
+            for link in UserEmployee.search([
+                        ('employee', 'in', missing),
+                        ('user.active', '=', True),
+                        ], order=[('id', 'ASC')]):
+                result.setdefault(link.employee.id, link.user)
+        return result
