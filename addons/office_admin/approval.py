@@ -120,7 +120,7 @@ class ApprovalRule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
         super().validate_fields(rules, field_names)
         approvable = set(approvable_models())
         for rule in rules:
-            if rule.model.model not in approvable:
+            if rule.model.name not in approvable:
                 raise ApprovalError(gettext(
                         'office_admin.msg_approval_model_invalid',
                         name=rule.rec_name))
@@ -145,7 +145,7 @@ class ApprovalRule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
     def find(cls, record):
         company = getattr(record, 'company', None)
         for rule in cls.search([
-                    ('model.model', '=', record.__name__),
+                    ('model.name', '=', record.__name__),
                     ['OR',
                         ('company', '=', None),
                         ('company', '=', company.id if company else None),
@@ -256,14 +256,25 @@ class ApprovalTier(sequence_ordered(), ModelSQL, ModelView):
                 users = [u for u in self.users if u.active]
             elif self.reviewer_source == 'leadership':
                 users = User.users_in_group('office_admin.group_leadership')
-            if not self.rule.allow_self_approval:
-                users = [u for u in users if u != requester]
+            company = getattr(record, 'company', None)
+
+            def eligible(users):
+                # Reviewers are people: users with an employee of the
+                # record's company (not the system administrator)
+                result = []
+                for user in users:
+                    if not self.rule.allow_self_approval and user == requester:
+                        continue
+                    if company and not any(
+                            e.company == company for e in user.employees):
+                        continue
+                    result.append(user)
+                return result
+            users = eligible(users)
             if users:
                 return users, False
-            admins = User.users_in_group('office_admin.group_office_admin')
-            if not self.rule.allow_self_approval:
-                admins = [u for u in admins if u != requester]
-            return admins, True
+            return eligible(
+                User.users_in_group('office_admin.group_office_admin')), True
 
 
 class ApprovalTierUser(ModelSQL):
@@ -313,7 +324,7 @@ class ApprovalDelegation(DeactivableMixin, ModelSQL, ModelView):
                         'office_admin.msg_delegation_self'))
 
     @classmethod
-    def substitute(cls, user, at=None):
+    def find_substitute(cls, user, at=None):
         """Return (reviewer, away): the user who reviews for user at the time
         (following chains of delegations) and the user away, if any."""
         at = at or _now()
@@ -339,7 +350,7 @@ class ApprovalDelegation(DeactivableMixin, ModelSQL, ModelView):
 
 class ApprovalRequest(ModelSQL, ModelView):
     __name__ = 'office.approval.request'
-    _rec_name = 'resource'
+    _rec_name = 'res_model'
 
     resource = fields.Reference(
         "Document", selection='get_resources', required=True, readonly=True)
@@ -350,7 +361,8 @@ class ApprovalRequest(ModelSQL, ModelView):
     requester = fields.Many2One(
         'res.user', "Requester", readonly=True, required=True,
         ondelete='RESTRICT')
-    company = fields.Many2One('company.company', "Company", readonly=True)
+    company = fields.Many2One(
+        'company.company', "Company", readonly=True, required=True)
     state = fields.Selection(
         REQUEST_STATES, "State", readonly=True, required=True, sort=False)
     tier_sequence = fields.Integer("Current Tier", readonly=True)
@@ -362,6 +374,8 @@ class ApprovalRequest(ModelSQL, ModelView):
         'office.approval.step', 'request', "Steps", readonly=True)
     copies = fields.One2Many(
         'office.approval.copy', 'request', "Copied To", readonly=True)
+    mine = fields.Function(
+        fields.Boolean("Mine"), 'get_mine', searcher='search_mine')
 
     @classmethod
     def __setup__(cls):
@@ -382,6 +396,22 @@ class ApprovalRequest(ModelSQL, ModelView):
     @classmethod
     def default_activation(cls):
         return 0
+
+    def get_rec_name(self, name):
+        if self.resource:
+            return self.resource.rec_name
+        return '%s,%s' % (self.res_model, self.res_id)
+
+    def get_mine(self, name):
+        return self.requester.id == Transaction().user
+
+    @classmethod
+    def search_mine(cls, name, clause):
+        _, operator, value = clause[:3]
+        user = Transaction().user
+        if (operator == '=') == bool(value):
+            return [('requester', '=', user)]
+        return [('requester', '!=', user)]
 
     @classmethod
     def delete(cls, requests):
@@ -454,7 +484,7 @@ class ApprovalRequest(ModelSQL, ModelView):
                 now, tier.timeout_hours, self.company)
         steps = []
         for user in users:
-            reviewer, away = Delegation.substitute(user, now)
+            reviewer, away = Delegation.find_substitute(user, now)
             comment = None
             if fallback:
                 comment = gettext('office_admin.msg_approval_fallback',
@@ -788,8 +818,8 @@ class ApprovalMixin:
     approval_state = fields.Function(fields.Selection(
             [(None, "")] + REQUEST_STATES, "Approval State"),
         'get_approval')
-    approval_steps = fields.Function(fields.One2Many(
-            'office.approval.step', None, "Approval History"),
+    approval_steps = fields.Function(fields.Many2Many(
+            'office.approval.step', None, None, "Approval History"),
         'get_approval')
     approval_current = fields.Function(
         fields.Char("Waiting For"), 'get_approval')

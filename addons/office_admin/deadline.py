@@ -27,12 +27,6 @@ DEADLINE_STATES = [
     ('overdue', "Overdue"),
     ('done', "Done"),
     ]
-ESCALATION_LEVELS = [
-    (0, "None"),
-    (1, "Owner"),
-    (2, "Owner's Head"),
-    (3, "Office Administrator"),
-    ]
 # A record is "due soon" from this many working hours before its deadline.
 DUE_SOON_HOURS = 8
 BATCH = 500
@@ -44,8 +38,10 @@ class DeadlineMixin:
     deadline_state = fields.Function(fields.Selection(
             DEADLINE_STATES, "Deadline State"),
         'get_deadline_state', searcher='search_deadline_state')
-    escalation_level = fields.Selection(
-        ESCALATION_LEVELS, "Escalation", readonly=True, sort=False)
+    escalation_level = fields.Integer(
+        "Escalation Level", readonly=True,
+        help="0: none, 1: the owners were told the deadline passed, "
+        "2: their head, 3: the Office Administrators.")
 
     @classmethod
     def __setup__(cls):

@@ -7,11 +7,15 @@ an e-mail through `ir.email` (filed on the record) and posts in the record's
 chat. A `key` makes a notification happen once per record and user however
 often a job re-runs: the log has a unique constraint on it."""
 import logging
+from email.message import EmailMessage
 
+from trytond import config
 from trytond.i18n import gettext
 from trytond.model import Index, Model, ModelSQL, ModelView, Unique, fields
 from trytond.model.chat import ChatMixin
 from trytond.pool import Pool
+from trytond.sendmail import send_message_transactional
+from trytond.tools.email_ import format_address, set_from_header
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
@@ -121,15 +125,19 @@ class Notification:
 
     @classmethod
     def _email(cls, record, user, subject, body):
+        """Send at commit, not strictly: an SMTP outage is logged and never
+        undoes the business action. The mail is filed on the record."""
         pool = Pool()
         Email = pool.get('ir.email')
+        msg = EmailMessage()
+        from_ = config.get('email', 'from')
+        set_from_header(msg, from_, from_)
+        msg['To'] = format_address(user.email, user.name)
+        msg['Subject'] = subject
+        msg.set_content('%s\n\n%s\n' % (subject, body))
         try:
-            with Transaction().set_context(
-                    language=user.language.code if user.language else None):
-                Email.send(
-                    to=user.email, subject=subject,
-                    body='<p>%s</p>' % body,
-                    record=(record.__name__, record.id))
+            send_message_transactional(msg, strict=False)
+            Email.from_message(msg, resource=record).save()
         except Exception:
             logger.warning(
                 "could not e-mail %s about %s", user.id, record,

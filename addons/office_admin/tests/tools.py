@@ -1,0 +1,182 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Build an organisation with proteus: used by the scenarios, the demo data
+and the benchmarks, so that all of them speak of the same company."""
+from proteus import Model
+from proteus.config import get_config
+from trytond.modules.company.tests.tools import get_company
+
+__all__ = ['setup_office', 'get_user', 'start_smtp', 'GROUPS', 'ORGANISATION']
+
+GROUPS = {
+    'admin': "Office Administrator",
+    'staff': "Office Staff",
+    'head': "Department Head",
+    'leader': "Leadership",
+    'employee': "Office Employee",
+    }
+
+# code, name, parent code, [(login, name, groups, clearance, role)]
+# role: 'head', 'deputy' or None
+ORGANISATION = [
+    ('GM', "总经理办公室", None, [
+            ('gm', "王建国", ['leader', 'head'], 'top_secret', 'head'),
+            ('vgm', "李明", ['leader'], 'secret', None),
+            ]),
+    ('OFF', "综合办公室", None, [
+            ('office_head', "张丽", ['admin', 'head'], 'secret', 'head'),
+            ('clerk', "陈晓", ['staff'], 'confidential', None),
+            ]),
+    ('FIN', "财务部", None, [
+            ('fin_head', "刘芳", ['head'], 'confidential', 'head'),
+            ('fin1', "赵强", ['employee'], 'internal', None),
+            ]),
+    ('SAL', "销售部", None, [
+            ('sales_head', "周杰", ['head'], 'confidential', 'head'),
+            ('sales1', "吴磊", ['employee'], 'internal', None),
+            ('sales2', "郑爽", ['employee'], 'public', None),
+            ]),
+    ('SAL-N', "华北销售组", 'SAL', [
+            ('north1', "孙伟", ['employee'], 'internal', None),
+            ]),
+    ]
+
+
+def get_user(login, config=None):
+    User = Model.get('res.user', config=config)
+    user, = User.find([('login', '=', login)])
+    return user
+
+
+def setup_office(config=None, organisation=None, timezone='Asia/Shanghai'):
+    """Create departments, employees with users in the office groups, the
+    company calendar, seals and the seal-request approval rule."""
+    if config is None:
+        config = get_config()
+    organisation = organisation or ORGANISATION
+    Calendar = Model.get('office.calendar', config=config)
+    Company = Model.get('company.company', config=config)
+    Department = Model.get('office.department', config=config)
+    Employee = Model.get('company.employee', config=config)
+    Group = Model.get('res.group', config=config)
+    Party = Model.get('party.party', config=config)
+    User = Model.get('res.user', config=config)
+    Seal = Model.get('office.seal', config=config)
+    Rule = Model.get('office.approval.rule', config=config)
+    IrModel = Model.get('ir.model', config=config)
+
+    company = get_company(config=config)
+    calendar, = Calendar.find([('default', '=', True)])
+    calendar.click('seed_holidays')
+    company.timezone = timezone
+    company.office_calendar = calendar
+    company.save()
+
+    groups = {k: Group.find([('name', '=', v)])[0] for k, v in GROUPS.items()}
+    admin = User(config.user)
+    admin.clearance = 'top_secret'
+    admin.save()
+
+    departments = {}
+    heads = {}
+    for code, name, parent, members in organisation:
+        department = Department(name=name, code=code, company=company)
+        if parent:
+            department.parent = departments[parent]
+        department.save()
+        departments[code] = department
+        for login, person, group_keys, clearance, role in members:
+            party = Party(name=person)
+            party.save()
+            employee = Employee(party=party, company=company)
+            employee.department = department
+            employee.save()
+            user = User(name=person, login=login, email=f'{login}@example.com')
+            user.password = f'{login}-Pass-2026'
+            user.clearance = clearance
+            user.companies.append(Company(company.id))
+            user.company = company
+            user.employees.append(Employee(employee.id))
+            user.employee = employee
+            for key in group_keys:
+                user.groups.append(Group(groups[key].id))
+            user.save()
+            if role:
+                heads.setdefault(code, {})[role] = employee
+        for role, employee in heads.get(code, {}).items():
+            setattr(department, role, employee)
+        department.save()
+
+    clerk, = Employee.find([('party.name', '=', "陈晓")])
+    for name, type_, code in [
+            ("公章", 'official', 'GZ'),
+            ("合同专用章", 'contract', 'HT'),
+            ("财务专用章", 'finance', 'CW'),
+            ("法人章", 'legal_rep', 'FR'),
+            ]:
+        Seal(name=name, type=type_, code=code, company=company,
+            keeper=clerk, location="综合办公室保险柜").save()
+
+    rule = Rule(name="用印审批", model=IrModel.find(
+            [('name', '=', 'office.seal.request')])[0])
+    tier = rule.tiers.new(
+        name="部门负责人审核", sequence=10, reviewer_source='requester_head')
+    tier = rule.tiers.new(
+        name="综合办公室审核", sequence=20, reviewer_source='group',
+        group=Group(groups['admin'].id))
+    tier = rule.tiers.new(
+        name="领导审批", sequence=30, reviewer_source='leadership',
+        condition="[('contract', '=', True), ('amount', '>', 100000)]")
+    del tier
+    rule.save()
+    return departments
+
+
+class SMTPSink:
+    "A real SMTP server on loopback that keeps the messages it receives"
+
+    def __init__(self):
+        import socket
+
+        from aiosmtpd.controller import Controller
+        self.messages = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                import email
+                from email import policy
+                message = email.message_from_bytes(
+                    envelope.content, policy=policy.default)
+                sink.messages.append((envelope.rcpt_tos, message))
+                return '250 OK'
+
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            self.port = sock.getsockname()[1]
+        self.controller = Controller(
+            Handler(), hostname='127.0.0.1', port=self.port)
+        self.controller.start()
+
+    @property
+    def uri(self):
+        return f'smtp://127.0.0.1:{self.port}'
+
+    def to(self, address):
+        "Return the subjects of the messages received for address"
+        return sorted(str(m['Subject']) for rcpts, m in self.messages
+            if address in rcpts)
+
+    def clear(self):
+        self.messages.clear()
+
+    def stop(self):
+        self.controller.stop()
+
+
+def start_smtp():
+    """Start an SMTP sink on loopback and send trytond's e-mails to it"""
+    from trytond import config
+    sink = SMTPSink()
+    config.set('email', 'uri', sink.uri)
+    return sink
