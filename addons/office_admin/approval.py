@@ -23,6 +23,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from . import calendar_
 from .exceptions import ApprovalAccessError, ApprovalError
 
 REVIEWER_SOURCES = [
@@ -65,7 +66,7 @@ REMIND_DELAY = dt.timedelta(hours=1)
 
 
 def _now():
-    return dt.datetime.now()
+    return calendar_.utcnow()
 
 
 def approvable_models():
@@ -150,7 +151,7 @@ class ApprovalRule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
                         ('company', '=', None),
                         ('company', '=', company.id if company else None),
                         ],
-                    ]):
+                    ], order=[('sequence', 'ASC NULLS LAST'), ('id', 'ASC')]):
             if rule.match(record):
                 return rule
 

@@ -27,6 +27,14 @@ WEEKDAYS = [
     ('5', "Saturday"),
     ('6', "Sunday"),
     ]
+
+
+def utcnow():
+    """Return the current naive UTC datetime, as Tryton stores them.
+    Every deadline and timeout reads the clock here (tests move it)."""
+    return dt.datetime.now()
+
+
 # A deadline computation never loops for ever on a calendar that is all
 # holidays: it gives up after this many days.
 MAX_SCAN_DAYS = 3660

@@ -18,6 +18,7 @@ from trytond.model import Index, Model, ModelSQL, fields
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
 
+from . import calendar_
 from .exceptions import DeadlineError
 
 DEADLINE_STATES = [
@@ -70,7 +71,7 @@ class DeadlineMixin:
 
     @classmethod
     def check_deadline_future(cls, records, field='deadline'):
-        now = dt.datetime.now()
+        now = calendar_.utcnow()
         for record in records:
             value = getattr(record, field)
             if value is None:
@@ -89,7 +90,7 @@ class DeadlineMixin:
     def get_deadline_state(cls, records, name):
         pool = Pool()
         Calendar = pool.get('office.calendar')
-        now = dt.datetime.now()
+        now = calendar_.utcnow()
         open_ids = {r.id for r in cls.search([
                     ('id', 'in', [r.id for r in records]),
                     cls._deadline_open_domain(),
@@ -115,7 +116,7 @@ class DeadlineMixin:
         pool = Pool()
         Calendar = pool.get('office.calendar')
         _, operator, value = clause[:3]
-        now = dt.datetime.now()
+        now = calendar_.utcnow()
         soon = Calendar.get_calendar().add_working_hours(now, DUE_SOON_HOURS)
         domains = {
             None: [('deadline', '=', None)],
@@ -172,7 +173,7 @@ class Deadline(Model):
         Calendar = pool.get('office.calendar')
         Notification = pool.get('office.notification')
         User = pool.get('res.user')
-        now = dt.datetime.now()
+        now = calendar_.utcnow()
         calendar = Calendar.get_calendar()
         admins = None
         count = 0

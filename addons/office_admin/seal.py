@@ -1,8 +1,6 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """Seals (印章) and seal-usage requests (用印申请)."""
-import datetime as dt
-
 from trytond.i18n import gettext
 from trytond.model import (
     ChatMixin, DeactivableMixin, Index, ModelSQL, ModelView, Workflow,
@@ -12,6 +10,7 @@ from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 
+from . import calendar_
 from .approval import ApprovalMixin
 from .deadline import DeadlineMixin
 from .exceptions import SealRequestError
@@ -300,7 +299,7 @@ class SealRequest(
         Config = pool.get('office.configuration')
         Calendar = pool.get('office.calendar')
         config = Config(1)
-        now = dt.datetime.now()
+        now = calendar_.utcnow()
         cls.check_deadline_future(requests, 'needed_by')
         for request in requests:
             if not request.number:
@@ -370,7 +369,7 @@ class SealRequest(
                 raise SealRequestError(gettext(
                         'office_admin.msg_seal_request_too_many_copies',
                         request=request.rec_name))
-        now = dt.datetime.now()
+        now = calendar_.utcnow()
         for request in requests:
             request.used_at = now
             if not request.used_copies:

@@ -8,7 +8,9 @@ the rule `[('secrecy_rank', '<=', Eval('clearance_rank', 0))]` (see
 `rule_group_*_clearance` in the XML files) then filters search, read, count
 and export through Tryton's own `ir.rule` machinery."""
 from trytond.model import Index, fields
+from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.transaction import Transaction
 
 SECRECY_LEVELS = [
     ('public', "Public"),
@@ -42,6 +44,13 @@ class SecrecyMixin:
 
     @classmethod
     def default_secrecy(cls):
+        "Internal, or the user's clearance when it is lower"
+        pool = Pool()
+        User = pool.get('res.user')
+        user = User(Transaction().user)
+        clearance = user.clearance if user.id else 'top_secret'
+        if secrecy_rank(clearance) < secrecy_rank('internal'):
+            return clearance
         return 'internal'
 
     @classmethod

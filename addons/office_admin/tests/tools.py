@@ -117,7 +117,7 @@ def setup_office(config=None, organisation=None, timezone='Asia/Shanghai'):
         Seal(name=name, type=type_, code=code, company=company,
             keeper=clerk, location="综合办公室保险柜").save()
 
-    rule = Rule(name="用印审批", model=IrModel.find(
+    rule = Rule(name="用印审批", sequence=100, model=IrModel.find(
             [('name', '=', 'office.seal.request')])[0])
     tier = rule.tiers.new(
         name="部门负责人审核", sequence=10, reviewer_source='requester_head')
