@@ -48,7 +48,8 @@ def get_user(login, config=None):
     return user
 
 
-def setup_office(config=None, organisation=None, timezone='Asia/Shanghai'):
+def setup_office(config=None, organisation=None, timezone='Asia/Shanghai',
+        password=None, language=None):
     """Create departments, employees with users in the office groups, the
     company calendar, seals and the seal-request approval rule."""
     if config is None:
@@ -92,7 +93,9 @@ def setup_office(config=None, organisation=None, timezone='Asia/Shanghai'):
             employee.department = department
             employee.save()
             user = User(name=person, login=login, email=f'{login}@example.com')
-            user.password = f'{login}-Pass-2026'
+            user.password = password or f'{login}-Pass-2026'
+            if language:
+                user.language = language
             user.clearance = clearance
             user.companies.append(Company(company.id))
             user.company = company

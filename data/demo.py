@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Fill a database where office_admin is activated.
+
+    python data/demo.py --database NAME [--small]
+
+The default is the demo: a company in Asia/Shanghai with zh_CN, 8
+departments with heads, about 30 employees whose users span every office
+group, the seals, and seal requests in every state. --small builds only the
+organisation the tests use. Running it again on a filled database does
+nothing (it is idempotent). The configuration comes from TRYTOND_CONFIG."""
+import argparse
+import datetime as dt
+import sys
+from decimal import Decimal
+
+from proteus import Model, Wizard
+from proteus import config as pconfig
+
+from trytond.modules.company.tests.tools import create_company
+from trytond.modules.office_admin.tests.tools import ORGANISATION, setup_office
+
+DEMO_PASSWORD = 'Office-2026'
+
+# Extra departments and people of the demo, on top of the test organisation
+DEMO_ORGANISATION = ORGANISATION + [
+    ('HR', "人力资源部", None, [
+            ('hr_head', "黄蓉", ['head'], 'confidential', 'head'),
+            ('hr1', "郭靖", ['employee'], 'internal', None),
+            ('hr2', "杨过", ['employee'], 'internal', None),
+            ]),
+    ('IT', "信息技术部", None, [
+            ('it_head', "林峰", ['head'], 'confidential', 'head'),
+            ('it_deputy', "何静", ['employee'], 'internal', 'deputy'),
+            ('it1', "马超", ['employee'], 'internal', None),
+            ('it2', "许晴", ['employee'], 'internal', None),
+            ]),
+    ('PRD', "生产部", None, [
+            ('prd_head', "高峰", ['head'], 'confidential', 'head'),
+            ('prd1', "罗军", ['employee'], 'internal', None),
+            ('prd2', "谢娜", ['employee'], 'public', None),
+            ('prd3', "韩雪", ['employee'], 'internal', None),
+            ('prd4', "冯刚", ['employee'], 'internal', None),
+            ]),
+    ('PUR', "采购部", None, [
+            ('pur_head', "邓超", ['head'], 'confidential', 'head'),
+            ('pur1', "曹颖", ['employee'], 'internal', None),
+            ('pur2', "彭宇", ['employee'], 'internal', None),
+            ]),
+    ('OFF-A', "档案室", 'OFF', [
+            ('archivist', "钱琳", ['staff'], 'secret', None),
+            ]),
+    ]
+
+
+def connect(database):
+    return pconfig.set_trytond(database=database)
+
+
+def already_filled():
+    Company = Model.get('company.company')
+    return bool(Company.find([]))
+
+
+def activate_chinese():
+    Lang = Model.get('ir.lang')
+    chinese, = Lang.find([('code', '=', 'zh_CN')])
+    chinese.translatable = True
+    chinese.save()
+    return chinese
+
+
+def make_company():
+    Party = Model.get('party.party')
+    Currency = Model.get('currency.currency')
+    currencies = Currency.find([('code', '=', 'CNY')])
+    if currencies:
+        currency, = currencies
+    else:
+        currency = Currency(name="人民币", code='CNY', symbol='¥')
+        currency.save()
+    party = Party(name="华夏示范集团有限公司")
+    party.save()
+    create_company(party=party, currency=currency)
+
+
+def demo_requests():
+    "Seal requests in every state"
+    User = Model.get('res.user')
+    Seal = Model.get('office.seal')
+    SealRequest = Model.get('office.seal.request')
+    users = {u.login: u for u in User.find([])}
+    seals = {s.code: s for s in Seal.find([])}
+    config = pconfig.get_config()
+
+    def as_user(login):
+        config.user = users[login].id
+        config._context = User.get_preferences(True, {})
+
+    def new(login, title, seal='GZ', submit=True, **values):
+        as_user(login)
+        request = SealRequest(seal=seals[seal], document_title=title,
+            purpose=values.pop('purpose', "对外报送"), **values)
+        request.save()
+        if submit:
+            request.click('submit')
+        return request
+
+    def approve(login, request):
+        as_user(login)
+        request = SealRequest(request.id)
+        request.click('approval_approve')
+        return request
+
+    def decide(login, request, action, comment):
+        as_user(login)
+        wizard = Wizard('office.approval.decide', [SealRequest(request.id)])
+        wizard.form.action = action
+        wizard.form.comment = comment
+        if action == 'return':
+            wizard.form.return_to = 'requester'
+        wizard.execute('decide')
+
+    next_week = dt.date.today() + dt.timedelta(days=7)
+    new('sales1', "2027年度销售框架协议（草稿）", submit=False)
+    new('hr1', "员工在职证明", copies=3, needed_by=next_week)
+    new('it1', "软件采购合同", seal='HT', contract=True,
+        amount=Decimal('86000'))
+    request = new('prd1', "安全生产责任书", copies=5)
+    approve('prd_head', request)
+    request = new('pur1', "年度原材料采购合同", seal='HT', contract=True,
+        amount=Decimal('1250000'))
+    approve('pur_head', request)
+    approve('office_head', request)
+    request = new('fin1', "银行开户资料", seal='CW')
+    approve('fin_head', request)
+    approve('office_head', request)
+    request = new('sales2', "投标文件", copies=2, secrecy='public')
+    approve('sales_head', request)
+    approve('office_head', request)
+    as_user('clerk')
+    request = SealRequest(request.id)
+    request.click('use')
+    request = new('hr2', "劳动合同（批量）", copies=12)
+    approve('hr_head', request)
+    approve('office_head', request)
+    as_user('clerk')
+    request = SealRequest(request.id)
+    request.click('use')
+    request.click('close')
+    request = new('it2', "对外承诺函")
+    decide('it_head', request, 'reject', "承诺范围过大，请法务审核后再提交")
+    request = new('prd3', "设备验收单")
+    decide('prd_head', request, 'return', "请附验收照片")
+    as_user('prd4')
+    request = SealRequest(seal=seals['GZ'], document_title="临时通行证明",
+        purpose="门卫登记")
+    request.save()
+    request.click('cancel')
+    config.user = 1
+    config._context = User.get_preferences(True, {})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--database', '-d', required=True)
+    parser.add_argument('--small', action='store_true',
+        help="only the organisation the tests use")
+    args = parser.parse_args()
+    connect(args.database)
+    if already_filled():
+        print("database %s already has its data" % args.database)
+        return 0
+    chinese = activate_chinese()
+    make_company()
+    if args.small:
+        setup_office()
+        return 0
+    setup_office(organisation=DEMO_ORGANISATION, password=DEMO_PASSWORD,
+        language=chinese)
+    demo_requests()
+    print("demo data created in %s" % args.database)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
