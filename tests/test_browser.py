@@ -1,0 +1,125 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""A department head logs into the web client (sao) in headless Chromium
+(Debian's package, no browser download), opens "My Approvals" and approves
+a seal request. Screenshots are kept in tests/artifacts/."""
+import shutil
+import tempfile
+import time
+
+import pytest
+from conftest import ARTIFACTS, password
+
+selenium = pytest.importorskip('selenium')
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402,E501
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+CHROMEDRIVER = shutil.which('chromedriver') or '/usr/bin/chromedriver'
+
+
+@pytest.fixture
+def browser():
+    if not shutil.which(CHROMEDRIVER):
+        pytest.fail("chromium-driver is not installed (Debian package)")
+    profile = tempfile.mkdtemp(prefix='office-chromium-')
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    for flag in ['--headless=new', '--no-sandbox', '--disable-gpu',
+            '--disable-quic', '--no-first-run',
+            '--disable-background-networking', '--disable-component-update',
+            '--disable-sync', '--disable-dev-shm-usage',
+            '--window-size=1400,900', f'--user-data-dir={profile}',
+            '--lang=en-US']:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(
+        service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        yield driver
+    finally:
+        shot(driver, 'browser-last')
+        try:
+            logs = driver.get_log('browser')
+        except Exception:
+            logs = []
+        (ARTIFACTS / 'browser-console.log').write_text(
+            '\n'.join(str(entry) for entry in logs))
+        driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(driver, name):
+    driver.save_screenshot(str(ARTIFACTS / f'{name}.png'))
+
+
+def wait(driver, condition, timeout=30):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def visible(driver, xpath, timeout=30):
+    return wait(driver, EC.visibility_of_element_located(
+            (By.XPATH, xpath)), timeout)
+
+
+def login(driver, server, login_name):
+    driver.get(f'{server.url}/#{server.database}')
+    field = visible(driver, '//input[@id="login"]')
+    for database in driver.find_elements(
+            By.XPATH, '//input[@id="database"]'):
+        if database.is_displayed() and not database.get_attribute('value'):
+            database.send_keys(server.database)
+    field.send_keys(login_name)
+    field.send_keys(Keys.ENTER)
+    secret = visible(driver,
+        '//div[contains(@class, "modal")]//input[@type="password"]')
+    secret.send_keys(password(login_name))
+    secret.send_keys(Keys.ENTER)
+    # The menu is loaded
+    visible(driver, '//*[normalize-space(text())="Office"]', 60)
+
+
+def test_head_approves_from_my_approvals(server, browser):
+    requester = server.client('sales1')
+    seal, = requester.search('office.seal', [('code', '=', 'GZ')])
+    request_id, = requester.model('office.seal.request', 'create', [dict(
+                seal=seal, document_title="浏览器审批测试", purpose="UI")])
+    requester.model('office.seal.request', 'submit', [request_id])
+    number, = [r['number'] for r in requester.read(
+            'office.seal.request', [request_id], ['number'])]
+
+    login(browser, server, 'sales_head')
+    shot(browser, 'browser-1-logged-in')
+    for label in ["Office", "Approvals", "My Approvals"]:
+        entry = visible(browser, f'//*[normalize-space(text())="{label}"]')
+        ActionChains(browser).double_click(entry).perform()
+        time.sleep(0.5)
+    # The tab opens with the step of the request to review
+    row = visible(browser,
+        f'//table//tr[.//*[contains(text(), "{number}")]]', 60)
+    shot(browser, 'browser-2-my-approvals')
+    row.find_element(By.XPATH, './td[2]').click()
+    time.sleep(0.5)
+    button = row.find_element(By.XPATH,
+        './/button[contains(normalize-space(.), "Approve")]')
+    ActionChains(browser).move_to_element(button).click(button).perform()
+    wait(browser, lambda d: requester.read('office.seal.request',
+            [request_id], ['approval_current'])[0]['approval_current']
+        == '张丽', 30)
+    time.sleep(1)
+    shot(browser, 'browser-3-approved')
+    step_ids = requester.search('office.approval.step', [
+            ('request.res_id', '=', request_id),
+            ('request.res_model', '=', 'office.seal.request'),
+            ('tier_name', '=', '部门负责人审核')])
+    step, = requester.read('office.approval.step', step_ids,
+        ['state', 'acted_by'])
+    assert step['state'] == 'approved'
+    assert step['acted_by'] == server.client('sales_head').user_id
