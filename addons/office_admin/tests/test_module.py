@@ -1,7 +1,17 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.modules.company.tests import CompanyTestMixin
-from trytond.tests.test_tryton import ModuleTestCase
+import datetime as dt
+import os
+import re
+
+from trytond.exceptions import UserError
+from trytond.modules.company.tests import (
+    CompanyTestMixin, create_company, set_company)
+from trytond.pool import Pool
+from trytond.tests.test_tryton import ModuleTestCase, with_transaction
+from trytond.transaction import Transaction
+
+PLACEHOLDER = re.compile(r'%\((\w+)\)s')
 
 
 class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
@@ -14,6 +24,169 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         return super()._skip_company_rule | {
             ('office.approval.rule', 'company'),
             }
+
+    def _calendar(self, year=2026):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        calendar, = Calendar.search([('default', '=', True)])
+        Calendar.seed_holidays([calendar], years=[year])
+        return calendar
+
+    @with_transaction()
+    def test_calendar_national_day_and_adjusted_workdays(self):
+        "National Day 2026: 1-7 October off, Sunday 20 Sept and Saturday 10 Oct worked"
+        calendar = self._calendar()
+        date = dt.date
+        self.assertFalse(calendar.is_working_day(date(2026, 10, 1)))
+        self.assertFalse(calendar.is_working_day(date(2026, 10, 7)))
+        self.assertTrue(calendar.is_working_day(date(2026, 10, 10)))  # Sat
+        self.assertTrue(calendar.is_working_day(date(2026, 9, 20)))  # Sun
+        self.assertFalse(calendar.is_working_day(date(2026, 10, 11)))  # Sun
+        # 30 September (Wed) + 1 working day: the 8th (Thu)
+        self.assertEqual(
+            calendar.add_working_days(date(2026, 9, 30), 1), date(2026, 10, 8))
+        # Friday 9 October + 1 working day: the adjusted Saturday
+        self.assertEqual(
+            calendar.add_working_days(date(2026, 10, 9), 1),
+            date(2026, 10, 10))
+        self.assertEqual(
+            calendar.working_days_between(date(2026, 9, 30), date(2026, 10, 12)),
+            4)  # 8, 9, 10 (adjusted Saturday) and 12 October
+
+    @with_transaction()
+    def test_calendar_seed_is_idempotent_and_keeps_changes(self):
+        "Seeding again adds nothing and keeps what an administrator changed"
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        Day = pool.get('office.calendar.day')
+        calendar = self._calendar()
+        count = Day.search_count([('calendar', '=', calendar.id)])
+        self.assertGreater(count, 20)
+        day, = Day.search([
+                ('calendar', '=', calendar.id),
+                ('date', '=', dt.date(2026, 10, 7)),
+                ])
+        self.assertEqual(day.kind, 'holiday')
+        day.kind = 'workday'
+        day.save()
+        self.assertEqual(Calendar.seed_holidays([calendar], years=[2026]), 0)
+        self.assertEqual(
+            Day.search_count([('calendar', '=', calendar.id)]), count)
+        self.assertTrue(calendar.is_working_day(dt.date(2026, 10, 7)))
+
+    @with_transaction()
+    def test_working_hours_across_weekend_in_company_timezone(self):
+        "Working hours count in Asia/Shanghai and skip the weekend and lunch"
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        company = create_company()
+        company.timezone = 'Asia/Shanghai'
+        company.save()
+        calendar = self._calendar()
+        with set_company(company):
+            # Friday 2026-11-20 16:00 in Shanghai is 08:00 UTC
+            start = dt.datetime(2026, 11, 20, 8, 0)
+            # 4 working hours: 2 on Friday (16-18), 2 on Monday (9-11)
+            self.assertEqual(
+                calendar.add_working_hours(start, 4),
+                dt.datetime(2026, 11, 23, 3, 0))  # Monday 11:00 local
+            # 3 hours from Monday 11:00 local skip the 12-13 break
+            self.assertEqual(
+                calendar.add_working_hours(dt.datetime(2026, 11, 23, 3), 3),
+                dt.datetime(2026, 11, 23, 7, 0))  # 15:00 local
+            self.assertEqual(
+                calendar.end_of_working_day(dt.date(2026, 11, 23)),
+                dt.datetime(2026, 11, 23, 10, 0))  # 18:00 local
+        del Calendar
+
+    @with_transaction()
+    def test_calendar_fallback_without_company_calendar(self):
+        "No calendar at all falls back to Monday-Friday and never crashes"
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        company = create_company()
+        Calendar.write(Calendar.search([]), {'default': False})
+        with set_company(company):
+            calendar = Calendar.get_calendar()
+            self.assertIsNone(calendar.id)
+            self.assertEqual(
+                calendar.add_working_days(dt.date(2026, 11, 20), 1),
+                dt.date(2026, 11, 23))
+        default, = Calendar.search([], limit=1)
+        Calendar.write([default], {'default': True})
+        with set_company(company):
+            self.assertEqual(Calendar.get_calendar(), default)
+
+    @with_transaction()
+    def test_calendar_hours_validation(self):
+        "Working hours that end before they start are refused"
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        calendar = Calendar(name="Wrong", work_start=dt.time(18),
+            work_end=dt.time(9), break_start=None, break_end=None)
+        with self.assertRaises(UserError):
+            calendar.save()
+
+    @with_transaction()
+    def test_approval_rule_condition_validated(self):
+        "A rule whose condition is not a domain is refused"
+        pool = Pool()
+        Rule = pool.get('office.approval.rule')
+        Model = pool.get('ir.model')
+        model, = Model.search([('name', '=', 'office.seal.request')])
+        with self.assertRaises(UserError):
+            Rule(name="Bad", model=model, condition="[('a', 'é')").save()
+        other, = Model.search([('name', '=', 'res.user')])
+        with self.assertRaises(UserError):
+            Rule(name="Not approvable", model=other).save()
+
+    @with_transaction()
+    def test_notification_once_per_key(self):
+        "A keyed notification reaches each user once however often it runs"
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        Log = pool.get('office.notification.log')
+        Calendar = pool.get('office.calendar')
+        User = pool.get('res.user')
+        calendar = self._calendar()
+        admin = User(Transaction().user)
+        sent = Notification.send([calendar], [admin],
+            'office_admin.msg_approval_reminder', key='k1', email=False,
+            user='x')
+        again = Notification.send([calendar], [admin],
+            'office_admin.msg_approval_reminder', key='k1', email=False,
+            user='x')
+        self.assertEqual((sent, again), (1, 0))
+        self.assertEqual(Log.search_count([('key', '=', 'k1')]), 1)
+
+    @with_transaction()
+    def test_escalation_levels(self):
+        "Overdue by less than a day: owner; one day: head; two: office"
+        pool = Pool()
+        Deadline = pool.get('office.deadline')
+        calendar = self._calendar()
+        deadline = dt.datetime(2026, 11, 23, 2, 0)  # Monday 10:00 Shanghai
+        level = Deadline.target_level
+        self.assertEqual(level(calendar, deadline, deadline), 0)
+        self.assertEqual(
+            level(calendar, deadline, deadline + dt.timedelta(hours=1)), 1)
+        self.assertEqual(
+            level(calendar, deadline, deadline + dt.timedelta(days=1)), 2)
+        self.assertEqual(
+            level(calendar, deadline, deadline + dt.timedelta(days=2)), 3)
+
+    def test_translations_complete(self):
+        "Every string has a zh_CN translation with the same placeholders"
+        import polib
+        path = os.path.join(
+            os.path.dirname(__file__), '..', 'locale', 'zh_CN.po')
+        entries = [e for e in polib.pofile(path) if e.msgid]
+        self.assertGreater(len(entries), 300)
+        for entry in entries:
+            self.assertTrue(entry.msgstr, msg=entry.msgid)
+            self.assertEqual(
+                sorted(PLACEHOLDER.findall(entry.msgid)),
+                sorted(PLACEHOLDER.findall(entry.msgstr)), msg=entry.msgid)
 
 
 del ModuleTestCase
