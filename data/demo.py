@@ -47,6 +47,12 @@ DEMO_ORGANISATION = ORGANISATION + [
             ('pur_head', "邓超", ['head'], 'confidential', 'head'),
             ('pur1', "曹颖", ['employee'], 'internal', None),
             ('pur2', "彭宇", ['employee'], 'internal', None),
+            ('pur3', "于洋", ['employee'], 'internal', None),
+            ]),
+    ('FIN-A', "会计核算组", 'FIN', [
+            ('acc_head', "宋佳", ['head'], 'confidential', 'head'),
+            ('acc1', "唐宁", ['employee'], 'internal', None),
+            ('acc2', "潘越", ['employee'], 'internal', None),
             ]),
     ('OFF-A', "档案室", 'OFF', [
             ('archivist', "钱琳", ['staff'], 'secret', None),
