@@ -325,6 +325,59 @@ class ApprovalDelegation(DeactivableMixin, ModelSQL, ModelView):
                         'office_admin.msg_delegation_self'))
 
     @classmethod
+    def on_modification(cls, mode, delegations, field_names=None):
+        super().on_modification(mode, delegations, field_names=field_names)
+        if mode in {'create', 'write'}:
+            cls.reroute([d.user for d in delegations])
+
+    @classmethod
+    def reroute(cls, users=None, at=None):
+        """Route the pending steps of users who are away now to their
+        substitute: the step closes as delegated and a new one opens, so
+        the history stays as it happened. Return the new steps."""
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        at = at or _now()
+        domain = [
+            ('start', '<=', at),
+            ('end', '>', at),
+            ]
+        if users is not None:
+            domain.append(('user', 'in', [u.id for u in users]))
+        with without_check_access():
+            away = {d.user for d in cls.search(domain)}
+            if not away:
+                return []
+            pending = Step.search([
+                    ('state', '=', 'pending'),
+                    ('reviewer', 'in', [u.id for u in away]),
+                    ], order=[('id', 'ASC')])
+            new_steps = []
+            for step in pending:
+                substitute, _ = cls.find_substitute(step.reviewer, at)
+                if substitute == step.reviewer:
+                    continue
+                Step.close([step], 'delegated', comment=gettext(
+                        'office_admin.msg_approval_delegated_away',
+                        user=step.reviewer.rec_name,
+                        substitute=substitute.rec_name))
+                new = Step(
+                    request=step.request, tier=step.tier,
+                    tier_name=step.tier_name,
+                    tier_sequence=step.tier_sequence,
+                    activation=step.activation, mode=step.mode,
+                    kind='review', required=step.required,
+                    reviewer=substitute,
+                    original_reviewer=step.original_reviewer or step.reviewer,
+                    state='pending', activated_at=at,
+                    deadline=step.deadline, timeout_done=step.timeout_done)
+                new.save()
+                new_steps.append(new)
+            for step in new_steps:
+                Step.notify_pending(step.request, [step])
+        return new_steps
+
+    @classmethod
     def find_substitute(cls, user, at=None):
         """Return (reviewer, away): the user who reviews for user at the time
         (following chains of delegations) and the user away, if any."""
@@ -746,7 +799,10 @@ class ApprovalStep(ModelSQL, ModelView):
         pool = Pool()
         Notification = pool.get('office.notification')
         User = pool.get('res.user')
+        Delegation = pool.get('office.approval.delegation')
         now = _now()
+        # Delegations that started since the last run
+        Delegation.reroute(at=now)
         steps = cls.search([
                 ('state', '=', 'pending'),
                 ('deadline', '<', now),
