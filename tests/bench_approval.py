@@ -120,15 +120,25 @@ def overhead(server, n=30):
 
 
 def query_counts(server):
+    "Run count_queries in a fresh interpreter with the server's config"
+    import subprocess
+    output = subprocess.run(
+        [sys.executable, __file__, '--count-queries', server.database],
+        env=server.env, check=True, capture_output=True, text=True).stdout
+    one, thousand = output.split()[-2:]
+    return int(one), int(thousand)
+
+
+def count_queries(database):
     """Count the SQL statements of one approve, in-process, with 1 and with
     1,000 pending requests (each in a transaction that is rolled back).
     trytond logs every statement at DEBUG on its PostgreSQL logger."""
     import logging
-    os.environ['TRYTOND_CONFIG'] = server.env['TRYTOND_CONFIG']
+
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     Pool.start()
-    pool = Pool(server.database)
+    pool = Pool(database)
     pool.init()
 
     class Counter(logging.Handler):
@@ -139,7 +149,7 @@ def query_counts(server):
     sql_logger = logging.getLogger('trytond.backend.postgresql.database')
 
     def approve_one(pending):
-        with Transaction().start(server.database, 0) as transaction:
+        with Transaction().start(database, 0) as transaction:
             User = pool.get('res.user')
             Request = pool.get(SEAL_REQUEST)
             Seal = pool.get('office.seal')
@@ -154,8 +164,13 @@ def query_counts(server):
                             department=sales1.employee.department.id,
                             document_title=f"q{i}", purpose="q",
                             secrecy='public')
-                        for i in range(pending)])
+                        for i in range(pending + 1)])
                 Request.submit(requests)
+            # Warm the caches with one approve, then count the next one
+            with transaction.set_user(head.id), transaction.set_context(
+                    company=head.company.id, employee=head.employee.id,
+                    _check_access=True):
+                Request.approval_approve([Request(requests[-1].id)])
             counter = Counter()
             sql_logger.addHandler(counter)
             sql_logger.setLevel(logging.DEBUG)
@@ -177,7 +192,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--clients', type=int, default=20)
     parser.add_argument('--per-client', type=int, default=10)
+    parser.add_argument('--count-queries', metavar='DATABASE',
+        help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count_queries:
+        print(*count_queries(args.count_queries))
+        return
     from trytond.modules.office_admin.tests.tools import SMTPSink
     smtp = SMTPSink()
     with tempfile.TemporaryDirectory() as tmp:

@@ -60,6 +60,13 @@ def start(directory):
         user = pwd.getpwnam('postgres')
         os.chown(directory, user.pw_uid, user.pw_gid)
         os.chown(data, user.pw_uid, user.pw_gid)
+        # The postgres user must traverse the (private) temporary parents
+        parent = os.path.dirname(directory)
+        while parent not in {'/', ''}:
+            mode = os.stat(parent).st_mode
+            if not mode & 0o001:
+                os.chmod(parent, mode | 0o001)
+            parent = os.path.dirname(parent)
     _run([os.path.join(bindir, 'initdb'), '-D', data, '-U', 'tryton',
             '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8'],
         stdout=subprocess.DEVNULL)

@@ -30,3 +30,15 @@ class SealRequestError(UserError):
 
 class DepartmentError(ValidationError):
     pass
+
+
+class DistributionError(UserError):
+    pass
+
+
+class MeetingError(ValidationError):
+    pass
+
+
+class MeetingWarning(UserWarning):
+    pass

@@ -46,4 +46,10 @@ class Cron(metaclass=PoolMeta):
                     "Office: Escalate Overdue Deadlines"),
                 ('office.calendar|seed_holidays_cron',
                     "Office: Seed Public Holidays"),
+                ('office.meeting|send_reminders',
+                    "Office: Meeting Reminders"),
+                ('office.task|remind_due',
+                    "Office: Remind Tasks Due Soon"),
+                ('office.distribution|remind_unread',
+                    "Office: Remind Unread Distributions"),
                 ])

@@ -53,7 +53,8 @@ class Notification:
 
     @classmethod
     def send(cls, records, users, message_id, key=None, email=True,
-            chat=True, icon='tryton-notification', **variables):
+            chat=True, icon='tryton-notification', attachments=None,
+            **variables):
         """Notify each of users about each of records with the message.
 
         key: when given, a (record, user, key) is notified at most once.
@@ -93,7 +94,8 @@ class Notification:
                         emailed = False
                         if email and user.email:
                             emailed = cls._email(
-                                record, user, label, description)
+                                record, user.email, user.name, label,
+                                description, attachments)
                         if chat and not chat_done and isinstance(
                                 record, ChatMixin):
                             record.chat_post(
@@ -124,26 +126,45 @@ class Notification:
         return label, description
 
     @classmethod
-    def _email(cls, record, user, subject, body):
+    def _email(cls, record, address, name, subject, body, attachments=None):
         """Send at commit, not strictly: an SMTP outage is logged and never
-        undoes the business action. The mail is filed on the record."""
+        undoes the business action. The mail is filed on the record.
+        attachments: [(filename, data, maintype, subtype)]"""
         pool = Pool()
         Email = pool.get('ir.email')
         msg = EmailMessage()
         from_ = config.get('email', 'from')
         set_from_header(msg, from_, from_)
-        msg['To'] = format_address(user.email, user.name)
+        msg['To'] = format_address(address, name)
         msg['Subject'] = subject
         msg.set_content('%s\n\n%s\n' % (subject, body))
+        for filename, data, maintype, subtype in attachments or []:
+            params = {}
+            if (maintype, subtype) == ('text', 'calendar'):
+                method = b'CANCEL' if b'METHOD:CANCEL' in data else b'REQUEST'
+                params['params'] = {'method': method.decode()}
+            msg.add_attachment(
+                data, maintype=maintype, subtype=subtype, filename=filename,
+                **params)
         try:
             send_message_transactional(msg, strict=False)
             Email.from_message(msg, resource=record).save()
         except Exception:
             logger.warning(
-                "could not e-mail %s about %s", user.id, record,
+                "could not e-mail %s about %s", address, record,
                 exc_info=True)
             return False
         return True
+
+    @classmethod
+    def email_address(cls, record, address, name, message_id,
+            attachments=None, **variables):
+        "E-mail someone who is not a user (an external guest)"
+        with without_check_access():
+            label = gettext(message_id, record=record.rec_name, **variables)
+            model = Pool().get('ir.model').get_name(record.__name__)
+            return cls._email(record, address, name, label,
+                '%s: %s' % (model, record.rec_name), attachments)
 
     @classmethod
     def already_sent(cls, record, key):

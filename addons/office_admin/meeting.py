@@ -1,0 +1,1154 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Meetings (会议): rooms and equipment that can never be double-booked,
+approval, notices with iCalendar invitations, reminders, equipment checks,
+minutes with decisions and action items, distribution and archiving."""
+import datetime as dt
+import uuid
+
+from sql import Null
+from sql.operators import Equal
+
+from trytond.i18n import gettext
+from trytond.model import (
+    ChatMixin, DeactivableMixin, Exclude, Index, ModelSQL, ModelView,
+    Workflow, fields)
+from trytond.pool import Pool
+from trytond.pyson import Bool, Eval, If
+from trytond.sql.functions import TSRange
+from trytond.sql.operators import RangeOverlap
+from trytond.tools import grouped_slice
+from trytond.tools import timezone as tz
+from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import (
+    Button, StateAction, StateTransition, StateView, Wizard)
+
+from . import calendar_
+from .approval import ApprovalMixin
+from .deadline import DeadlineMixin
+from .distribution import DistributionMixin
+from .exceptions import MeetingError, MeetingWarning
+
+# States in which a meeting holds its room and equipment
+HOLDING = ['requested', 'confirmed', 'held', 'minutes_done', 'archived']
+EQUIPMENT_TYPES = [
+    ('projector', "Projector"),
+    ('screen', "Screen"),
+    ('video_conference', "Video Conference Set"),
+    ('microphone', "Microphones"),
+    ('laptop', "Laptop"),
+    ('other', "Other"),
+    ]
+# Minutes are due this many working days after the meeting
+MINUTES_DAYS = 3
+# The equipment is checked this long before the start
+CHECK_BEFORE = dt.timedelta(hours=1)
+
+
+def local(value, timezone):
+    return value.replace(tzinfo=tz.UTC).astimezone(timezone)
+
+
+class Room(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'office.meeting.room'
+
+    name = fields.Char("Name", required=True, translate=True)
+    code = fields.Char("Code")
+    company = fields.Many2One('company.company', "Company", required=True)
+    location = fields.Char("Location")
+    capacity = fields.Integer(
+        "Seats", required=True, domain=[('capacity', '>', 0)])
+    equipment = fields.One2Many(
+        'office.equipment', 'room', "Fixed Equipment")
+    needs_approval = fields.Boolean(
+        "Needs Approval",
+        help="Bookings wait for the approval engine; others are confirmed "
+        "at once.")
+    open_from = fields.Time("Bookable From", required=True)
+    open_to = fields.Time("Bookable To", required=True)
+    groups = fields.Many2Many(
+        'office.meeting.room-res.group', 'room', 'group', "Allowed Groups",
+        help="Leave empty to let every employee book the room.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('name', 'ASC'))
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_open_from(cls):
+        return dt.time(8, 0)
+
+    @classmethod
+    def default_open_to(cls):
+        return dt.time(20, 0)
+
+    @classmethod
+    def validate_fields(cls, rooms, field_names):
+        super().validate_fields(rooms, field_names)
+        for room in rooms:
+            if room.open_from >= room.open_to:
+                raise MeetingError(gettext(
+                        'office_admin.msg_room_hours_invalid',
+                        room=room.rec_name))
+
+    def equipment_types(self):
+        return {e.type for e in self.equipment if e.active}
+
+
+class RoomGroup(ModelSQL):
+    __name__ = 'office.meeting.room-res.group'
+    room = fields.Many2One(
+        'office.meeting.room', "Room", required=True, ondelete='CASCADE')
+    group = fields.Many2One(
+        'res.group', "Group", required=True, ondelete='CASCADE')
+
+
+class Equipment(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'office.equipment'
+
+    name = fields.Char("Name", required=True)
+    code = fields.Char("Code")
+    company = fields.Many2One('company.company', "Company", required=True)
+    type = fields.Selection(EQUIPMENT_TYPES, "Type", required=True)
+    room = fields.Many2One(
+        'office.meeting.room', "Room", ondelete='SET NULL',
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'invisible': Bool(Eval('movable')),
+            },
+        help="The room the equipment is fixed in.")
+    movable = fields.Boolean(
+        "Movable", help="Movable equipment is booked with the meeting.")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+
+class Meeting(
+        DeadlineMixin, DistributionMixin, ApprovalMixin, ChatMixin, Workflow,
+        ModelSQL, ModelView):
+    __name__ = 'office.meeting'
+    _rec_name = 'topic'
+    _states = {
+        'readonly': ~Eval('state').in_(['draft']),
+        }
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    topic = fields.Char("Topic", required=True, states=_states)
+    category = fields.Char(
+        "Archive Topic",
+        help="Meetings are archived by this topic, "
+        "e.g. \"Weekly department liaison\".")
+    agenda = fields.Text("Agenda", states=_states)
+    organiser = fields.Many2One(
+        'company.employee', "Organiser", required=True, states=_states,
+        domain=[('company', '=', Eval('company', -1))])
+    department = fields.Many2One(
+        'office.department', "Department", required=True, states=_states)
+    start = fields.DateTime("Start", required=True, states=_states)
+    end = fields.DateTime(
+        "End", required=True, states=_states,
+        domain=[If(Eval('start') & Eval('end'),
+                ('end', '>', Eval('start')), ())])
+    online = fields.Boolean("Online", states=_states)
+    online_url = fields.Char(
+        "Online Link", states={
+            'invisible': ~Eval('online'),
+            'readonly': _states['readonly'],
+            })
+    room = fields.Many2One(
+        'office.meeting.room', "Room", states={
+            'readonly': _states['readonly'],
+            'required': ~Eval('online'),
+            },
+        domain=[('company', '=', Eval('company', -1))])
+    attendees = fields.One2Many(
+        'office.meeting.attendee', 'meeting', "Attendees",
+        states={
+            'readonly': ~Eval('state').in_(['draft', 'held']),
+            })
+    equipment_needed = fields.MultiSelection(
+        EQUIPMENT_TYPES, "Equipment Needed", states=_states,
+        help="What the meeting needs; the room's fixed equipment counts.")
+    equipment = fields.One2Many(
+        'office.meeting.equipment', 'meeting', "Movable Equipment",
+        states=_states)
+    series = fields.Many2One(
+        'office.meeting', "Series", readonly=True, ondelete='SET NULL',
+        help="The first meeting of a recurring series.")
+    recurrence = fields.Selection([
+            (None, "Once"),
+            ('daily', "Every Working Day"),
+            ('weekly', "Every Week"),
+            ('biweekly', "Every Two Weeks"),
+            ('monthly', "Every Month"),
+            ], "Repeat", states=_states)
+    occurrences = fields.Integer(
+        "Occurrences", states={
+            'invisible': ~Eval('recurrence'),
+            'readonly': _states['readonly'],
+            },
+        domain=[If(Bool(Eval('recurrence')),
+                [('occurrences', '>=', 2), ('occurrences', '<=', 52)], [])])
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('requested', "Requested"),
+            ('confirmed', "Confirmed"),
+            ('held', "Held"),
+            ('minutes_done', "Minutes Done"),
+            ('archived', "Archived"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+    uid = fields.Char("Calendar UID", readonly=True)
+    sequence = fields.Integer(
+        "Invitation Sequence", readonly=True,
+        help="Increases with every update sent to the attendees.")
+    reminder_sent = fields.Boolean("Reminder Sent", readonly=True)
+    check_task = fields.Many2One(
+        'office.task', "Equipment Check", readonly=True, ondelete='SET NULL')
+    check_state = fields.Function(fields.Selection([
+                (None, ""),
+                ('open', "To Check"),
+                ('done', "Checked"),
+                ('cancelled', "Cancelled"),
+                ], "Equipment Check State"), 'get_check_state')
+    recorder = fields.Many2One(
+        'company.employee', "Recorder",
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'readonly': Eval('state').in_(
+                ['minutes_done', 'archived', 'cancelled']),
+            },
+        help="Writes the minutes (会议记录人).")
+    minutes = fields.Text(
+        "Minutes", states={
+            'readonly': Eval('state') != 'held',
+            'invisible': ~Eval('state').in_(
+                ['held', 'minutes_done', 'archived']),
+            })
+    decisions = fields.One2Many(
+        'office.meeting.decision', 'meeting', "Decisions", states={
+            'readonly': Eval('state') != 'held',
+            'invisible': ~Eval('state').in_(
+                ['held', 'minutes_done', 'archived']),
+            })
+    actions = fields.One2Many(
+        'office.meeting.action', 'meeting', "Action Items", states={
+            'readonly': Eval('state') != 'held',
+            'invisible': ~Eval('state').in_(
+                ['held', 'minutes_done', 'archived']),
+            })
+    distribute_departments = fields.Many2Many(
+        'office.meeting-office.department', 'meeting', 'department',
+        "Distribute to Departments",
+        states={
+            'readonly': Eval('state').in_(['minutes_done', 'archived']),
+            })
+    minutes_done_at = fields.DateTime("Minutes Done At", readonly=True)
+    cancel_reason = fields.Char(
+        "Cancellation Reason", states={
+            'invisible': Eval('state') != 'cancelled',
+            })
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('room_no_overlap',
+                Exclude(t, (t.room, Equal),
+                    (TSRange(t.start, t.end, '[)'), RangeOverlap),
+                    where=t.state.in_(HOLDING) & (t.room != Null)),
+                'office_admin.msg_meeting_room_overlap'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.room, Index.Range()), (t.start, Index.Range()),
+                    (t.end, Index.Range())),
+                Index(t, (t.start, Index.Range())),
+                Index(t, (t.state, Index.Equality()),
+                    where=t.state.in_(['requested', 'confirmed', 'held'])),
+                })
+        cls._order = [('start', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'requested'),
+            ('draft', 'confirmed'),
+            ('requested', 'confirmed'),
+            ('requested', 'draft'),
+            ('requested', 'cancelled'),
+            ('confirmed', 'held'),
+            ('confirmed', 'cancelled'),
+            ('held', 'minutes_done'),
+            ('minutes_done', 'archived'),
+            ('draft', 'cancelled'),
+            ('cancelled', 'draft'),
+            }
+        cls._buttons.update({
+                'request': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    'icon': 'tryton-forward',
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(
+                        ['draft', 'requested', 'confirmed']),
+                    'depends': ['state'],
+                    'icon': 'tryton-cancel',
+                    },
+                'draft': {
+                    'invisible': Eval('state') != 'cancelled',
+                    'depends': ['state'],
+                    'icon': 'tryton-back',
+                    },
+                'hold': {
+                    'invisible': Eval('state') != 'confirmed',
+                    'depends': ['state'],
+                    'icon': 'tryton-ok',
+                    },
+                'finish_minutes': {
+                    'invisible': Eval('state') != 'held',
+                    'depends': ['state'],
+                    'icon': 'tryton-ok',
+                    },
+                'archive': {
+                    'invisible': Eval('state') != 'minutes_done',
+                    'depends': ['state'],
+                    'icon': 'tryton-archive',
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_organiser(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_department(cls):
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        employee_id = Transaction().context.get('employee')
+        if employee_id:
+            employee = Employee(employee_id)
+            if employee.department:
+                return employee.department.id
+
+    @classmethod
+    def default_sequence(cls):
+        return 0
+
+    @classmethod
+    def default_escalation_level(cls):
+        return 0
+
+    @fields.depends('organiser', 'department')
+    def on_change_organiser(self):
+        if self.organiser and self.organiser.department:
+            self.department = self.organiser.department
+
+    @fields.depends('start', 'end')
+    def on_change_start(self):
+        if self.start and (not self.end or self.end <= self.start):
+            self.end = self.start + dt.timedelta(hours=1)
+
+    def get_check_state(self, name):
+        return self.check_task.state if self.check_task else None
+
+    def get_rec_name(self, name):
+        return self.topic
+
+    # ---- validation ------------------------------------------------------
+
+    @classmethod
+    def validate_fields(cls, meetings, field_names):
+        super().validate_fields(meetings, field_names)
+        if field_names & {'start', 'end', 'room', 'state'}:
+            cls.check_times(meetings)
+
+    @classmethod
+    def check_times(cls, meetings):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        for meeting in meetings:
+            if meeting.end <= meeting.start:
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_end_before_start',
+                        meeting=meeting.rec_name))
+            if meeting.state != 'draft' or not meeting.room:
+                continue
+            room = meeting.room
+            timezone = Calendar.get_timezone(meeting.company)
+            start = local(meeting.start, timezone)
+            end = local(meeting.end, timezone)
+            if (start.date() != end.date()
+                    or start.time() < room.open_from
+                    or end.time() > room.open_to):
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_outside_hours',
+                        meeting=meeting.rec_name, room=room.rec_name,
+                        open_from=room.open_from.strftime('%H:%M'),
+                        open_to=room.open_to.strftime('%H:%M')))
+
+    @classmethod
+    def check_request(cls, meetings):
+        "Checks done when the organiser asks for the meeting"
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        User = pool.get('res.user')
+        now = calendar_.utcnow()
+        groups = set(User.get_groups())
+        for meeting in meetings:
+            if meeting.start < now:
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_in_past',
+                        meeting=meeting.rec_name))
+            room = meeting.room
+            if room and room.groups and not (
+                    groups & {g.id for g in room.groups}):
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_room_not_allowed',
+                        meeting=meeting.rec_name, room=room.rec_name))
+            if room and len(meeting.attendees) > room.capacity:
+                key = Warning.format('meeting_capacity', [meeting])
+                if Warning.check(key):
+                    raise MeetingWarning(key, gettext(
+                            'office_admin.msg_meeting_over_capacity',
+                            meeting=meeting.rec_name, room=room.rec_name,
+                            attendees=len(meeting.attendees),
+                            capacity=room.capacity))
+            missing = set(meeting.equipment_needed or []) - (
+                (room.equipment_types() if room else set())
+                | {e.equipment.type for e in meeting.equipment})
+            if missing:
+                key = Warning.format('meeting_equipment', [meeting])
+                if Warning.check(key):
+                    raise MeetingWarning(key, gettext(
+                            'office_admin.msg_meeting_equipment_missing',
+                            meeting=meeting.rec_name,
+                            equipment=', '.join(sorted(missing))))
+
+    @classmethod
+    def check_modification(cls, mode, meetings, values=None, external=False):
+        super().check_modification(
+            mode, meetings, values=values, external=external)
+        if mode == 'write' and values and (
+                values.keys() & {'start', 'end', 'room'}):
+            for meeting in meetings:
+                if meeting.state in {'held', 'minutes_done', 'archived'}:
+                    raise MeetingError(gettext(
+                            'office_admin.msg_meeting_held_time',
+                            meeting=meeting.rec_name))
+        if mode == 'delete':
+            for meeting in meetings:
+                if meeting.state not in {'draft', 'cancelled'}:
+                    raise MeetingError(gettext(
+                            'office_admin.msg_meeting_delete',
+                            meeting=meeting.rec_name))
+
+    @classmethod
+    def copy(cls, meetings, default=None):
+        default = default.copy() if default is not None else {}
+        for name in ['uid', 'check_task', 'series', 'minutes',
+                'minutes_done_at', 'deadline', 'decisions', 'actions',
+                'cancel_reason']:
+            default.setdefault(name, None)
+        default.setdefault('sequence', 0)
+        default.setdefault('reminder_sent', False)
+        default.setdefault('escalation_level', 0)
+        return super().copy(meetings, default=default)
+
+    # ---- deadline of the minutes ----------------------------------------
+
+    @classmethod
+    def _deadline_open_domain(cls):
+        return [('state', '=', 'held')]
+
+    def deadline_owners(self):
+        pool = Pool()
+        User = pool.get('res.user')
+        employee = self.recorder or self.organiser
+        return list(User.users_of_employees([employee]).values())
+
+    def deadline_department(self):
+        return self.department
+
+    # ---- workflow --------------------------------------------------------
+
+    @classmethod
+    @ModelView.button
+    def request(cls, meetings):
+        """Ask for the meetings: a room that needs approval is held for
+        them while the approval runs, the others are confirmed at once."""
+        cls.check_request(meetings)
+        meetings = cls._expand_series(meetings)
+        to_approve = [m for m in meetings if m.room and m.room.needs_approval]
+        to_confirm = [m for m in meetings if m not in to_approve]
+        if to_approve:
+            cls._to_state(to_approve, 'requested')
+            cls.approval_submit(to_approve)
+        if to_confirm:
+            cls.confirm(to_confirm)
+
+    @classmethod
+    @Workflow.transition('requested')
+    def _to_requested(cls, meetings):
+        pass
+
+    @classmethod
+    def _to_state(cls, meetings, state):
+        getattr(cls, '_to_%s' % state)(meetings)
+        cls._sync_equipment(meetings)
+
+    @classmethod
+    def _expand_series(cls, meetings):
+        "Create the occurrences of recurring meetings; return all of them"
+        pool = Pool()
+        Attendee = pool.get('office.meeting.attendee')
+        Calendar = pool.get('office.calendar')
+        result = []
+        for meeting in meetings:
+            result.append(meeting)
+            if not meeting.recurrence or meeting.series:
+                continue
+            calendar = Calendar.get_calendar(meeting.company)
+            timezone = Calendar.get_timezone(meeting.company)
+            start = local(meeting.start, timezone)
+            duration = meeting.end - meeting.start
+            dates = []
+            day = start.date()
+            while len(dates) < (meeting.occurrences or 1) - 1:
+                if meeting.recurrence == 'daily':
+                    day = calendar.next_working_day(day, include=False)
+                elif meeting.recurrence == 'weekly':
+                    day += dt.timedelta(days=7)
+                elif meeting.recurrence == 'biweekly':
+                    day += dt.timedelta(days=14)
+                else:
+                    month = day.month % 12 + 1
+                    year = day.year + (day.month == 12)
+                    day = day.replace(year=year, month=month, day=min(
+                            start.day, 28))
+                dates.append(day)
+            occurrences = []
+            for day in dates:
+                begin = dt.datetime.combine(day, start.time()).replace(
+                    tzinfo=timezone).astimezone(tz.UTC).replace(tzinfo=None)
+                occurrence, = cls.copy([meeting], default={
+                        'start': begin,
+                        'end': begin + duration,
+                        'recurrence': None,
+                        'occurrences': None,
+                        'attendees': None,
+                        'equipment': None,
+                        })
+                occurrence.series = meeting
+                occurrences.append(occurrence)
+            cls.save(occurrences)
+            for occurrence in occurrences:
+                Attendee.copy(list(meeting.attendees),
+                    default={'meeting': occurrence.id})
+            meeting.series = meeting
+            meeting.save()
+            result.extend(occurrences)
+        return result
+
+    @classmethod
+    @Workflow.transition('confirmed')
+    def confirm(cls, meetings):
+        pool = Pool()
+        Task = pool.get('office.task')
+        ModelData = pool.get('ir.model.data')
+        for meeting in meetings:
+            if not meeting.uid:
+                meeting.uid = '%s@office-admin' % uuid.uuid4()
+            meeting.sequence = (meeting.sequence or 0)
+        cls.save(meetings)
+        cls._sync_equipment(meetings)
+        staff = ModelData.get_id('office_admin', 'group_office_staff')
+        tasks = []
+        for meeting in meetings:
+            if meeting.room and (meeting.equipment_needed or meeting.equipment
+                    or meeting.room.equipment):
+                tasks.append(Task(
+                        name=gettext('office_admin.msg_meeting_check_task',
+                            meeting=meeting.rec_name),
+                        kind='equipment_check', company=meeting.company,
+                        owner_group=staff, origin=meeting,
+                        department=meeting.department,
+                        deadline=meeting.start - CHECK_BEFORE))
+        with without_check_access():
+            Task.save(tasks)
+        for task in tasks:
+            meeting = task.origin
+            meeting.check_task = task
+        cls.save([t.origin for t in tasks])
+        cls.send_invitations(meetings, 'REQUEST')
+
+    @classmethod
+    def _approval_on_approved(cls, meetings):
+        cls.confirm(meetings)
+
+    @classmethod
+    def _approval_on_rejected(cls, meetings):
+        cls._release(meetings)
+
+    @classmethod
+    def _approval_on_returned(cls, meetings):
+        cls._release(meetings)
+
+    @classmethod
+    def _approval_on_withdrawn(cls, meetings):
+        cls._release(meetings)
+
+    @classmethod
+    @Workflow.transition('draft')
+    def _release(cls, meetings):
+        "Give the room back at once"
+        cls._sync_equipment(meetings, state='draft')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, meetings):
+        pool = Pool()
+        Task = pool.get('office.task')
+        confirmed = [m for m in meetings if m.state == 'confirmed']
+        requested = [m for m in meetings if m.state == 'requested']
+        if requested:
+            with without_check_access():
+                for meeting in requested:
+                    request = cls._last_requests([meeting]).get(meeting.id)
+                    if request and request.state == 'pending':
+                        Step = pool.get('office.approval.step')
+                        Step.close(request.pending_steps(), 'cancelled')
+                        request.state = 'withdrawn'
+                        request.closed_at = calendar_.utcnow()
+                        request.save()
+        cls._sync_equipment(meetings, state='cancelled')
+        tasks = [m.check_task for m in meetings
+            if m.check_task and m.check_task.state == 'open']
+        if tasks:
+            with without_check_access():
+                Task.cancel(tasks)
+        if confirmed:
+            cls.send_invitations(confirmed, 'CANCEL')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, meetings):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('held')
+    def hold(cls, meetings):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        for meeting in meetings:
+            calendar = Calendar.get_calendar(meeting.company)
+            meeting.deadline = calendar.add_working_days_at_end(
+                meeting.end, MINUTES_DAYS, meeting.company)
+            meeting.escalation_level = 0
+        cls.save(meetings)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('minutes_done')
+    def finish_minutes(cls, meetings):
+        pool = Pool()
+        Task = pool.get('office.task')
+        User = pool.get('res.user')
+        Employee = pool.get('company.employee')
+        for meeting in meetings:
+            if meeting.state == 'cancelled':
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_minutes_cancelled',
+                        meeting=meeting.rec_name))
+            if not (meeting.minutes or meeting.decisions):
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_minutes_empty',
+                        meeting=meeting.rec_name))
+        now = calendar_.utcnow()
+        tasks = []
+        for meeting in meetings:
+            for action in meeting.actions:
+                if action.task:
+                    continue
+                task = Task(
+                    name=action.description, kind='action',
+                    company=meeting.company, owner=action.owner,
+                    department=action.owner.department,
+                    deadline=action.deadline, origin=meeting)
+                tasks.append((action, task))
+        with without_check_access():
+            Task.save([t for _, t in tasks])
+        for action, task in tasks:
+            action.task = task
+        pool.get('office.meeting.action').save([a for a, _ in tasks])
+        cls.write(meetings, {'minutes_done_at': now})
+        for meeting in meetings:
+            employees = [a.employee for a in meeting.attendees
+                if a.employee]
+            department_ids = [d.id for d in meeting.distribute_departments]
+            if department_ids:
+                employees += Employee.search([
+                        ('department', 'child_of', department_ids, 'parent'),
+                        ])
+            users = list(User.users_of_employees(employees).values())
+            cls.distribute([meeting], users, key='minutes')
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('archived')
+    def archive(cls, meetings):
+        for meeting in meetings:
+            if not meeting.category:
+                meeting.category = meeting.series.topic if meeting.series \
+                    else meeting.topic
+        cls.save(meetings)
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        rescheduled = []
+        for meetings, values in zip(actions, actions):
+            if values.keys() & {'start', 'end', 'room', 'topic'}:
+                rescheduled += [m for m in meetings if m.state == 'confirmed']
+        super().write(*args)
+        if rescheduled:
+            cls._sync_equipment(rescheduled)
+            cls.send_invitations(rescheduled, 'REQUEST')
+
+    @classmethod
+    def _sync_equipment(cls, meetings, state=None):
+        pool = Pool()
+        Line = pool.get('office.meeting.equipment')
+        lines = []
+        for meeting in meetings:
+            holding = (state or meeting.state) in HOLDING
+            for line in meeting.equipment:
+                line.start = meeting.start
+                line.end = meeting.end
+                line.holding = holding
+                lines.append(line)
+        Line.save(lines)
+
+    # ---- notices ---------------------------------------------------------
+
+    def ical(self, method):
+        "Return the iCalendar invitation (bytes) for method REQUEST/CANCEL"
+        import icalendar
+        pool = Pool()
+        User = pool.get('res.user')
+        calendar = icalendar.Calendar()
+        calendar.add('prodid', '-//office_admin//Tryton//ZH')
+        calendar.add('version', '2.0')
+        calendar.add('method', method)
+        event = icalendar.Event()
+        event.add('uid', self.uid)
+        event.add('sequence', self.sequence or 0)
+        event.add('summary', self.topic)
+        event.add('dtstart', self.start.replace(tzinfo=dt.timezone.utc))
+        event.add('dtend', self.end.replace(tzinfo=dt.timezone.utc))
+        event.add('dtstamp', calendar_.utcnow().replace(
+                tzinfo=dt.timezone.utc))
+        if self.agenda:
+            event.add('description', self.agenda)
+        location = self.room.rec_name if self.room else (
+            self.online_url or '')
+        if location:
+            event.add('location', location)
+        event.add('status', 'CANCELLED' if method == 'CANCEL'
+            else 'CONFIRMED')
+        organiser_users = User.users_of_employees([self.organiser])
+        organiser = organiser_users.get(self.organiser.id)
+        address = icalendar.vCalAddress(
+            'mailto:%s' % (organiser.email if organiser and organiser.email
+                else 'office@example.com'))
+        address.params['cn'] = icalendar.vText(self.organiser.rec_name)
+        event.add('organizer', address)
+        for attendee in self.attendees:
+            email = attendee.get_email()
+            if not email:
+                continue
+            address = icalendar.vCalAddress('mailto:%s' % email)
+            address.params['cn'] = icalendar.vText(attendee.rec_name)
+            address.params['role'] = icalendar.vText('REQ-PARTICIPANT')
+            address.params['partstat'] = icalendar.vText('NEEDS-ACTION')
+            address.params['rsvp'] = icalendar.vText('TRUE')
+            event.add('attendee', address, encode=0)
+        calendar.add_component(event)
+        return calendar.to_ical()
+
+    @classmethod
+    def send_invitations(cls, meetings, method):
+        """Tell every attendee: in-app for users, e-mail with the iCalendar
+        invitation for everyone with an address (external guests too)."""
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        for meeting in meetings:
+            meeting.sequence = (meeting.sequence or 0) + 1
+            cls._write_sequence(meeting)
+            ics = meeting.ical(method)
+            message = ('office_admin.msg_meeting_cancelled'
+                if method == 'CANCEL' else 'office_admin.msg_meeting_invite')
+            users = [a.user for a in meeting.attendees if a.user]
+            attachment = ('invite.ics', ics, 'text', 'calendar')
+            Notification.send(
+                [meeting], users, message,
+                key='invite-%s-%s' % (method, meeting.sequence),
+                attachments=[attachment],
+                start=_format_local(meeting.start, meeting.company),
+                room=meeting.room.rec_name if meeting.room else '')
+            guests = [a for a in meeting.attendees
+                if not a.user and a.email]
+            for guest in guests:
+                Notification.email_address(
+                    meeting, guest.email, guest.rec_name, message,
+                    attachments=[attachment],
+                    start=_format_local(meeting.start, meeting.company),
+                    room=meeting.room.rec_name if meeting.room else '')
+
+    @classmethod
+    def _write_sequence(cls, meeting):
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.sequence], [meeting.sequence],
+                where=table.id == meeting.id))
+
+    @classmethod
+    def send_reminders(cls, before=dt.timedelta(minutes=30)):
+        """Scheduled: remind the attendees of the meetings starting soon,
+        once per meeting."""
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        now = calendar_.utcnow()
+        meetings = cls.search([
+                ('state', '=', 'confirmed'),
+                ('reminder_sent', '=', False),
+                ('start', '>', now),
+                ('start', '<=', now + before),
+                ], order=[('start', 'ASC')])
+        for sub in grouped_slice(meetings, 200):
+            sub = cls.browse(list(sub))
+            for meeting in sub:
+                Notification.send(
+                    [meeting], [a.user for a in meeting.attendees if a.user],
+                    'office_admin.msg_meeting_reminder',
+                    key='reminder-%s' % meeting.start.isoformat(),
+                    start=_format_local(meeting.start, meeting.company),
+                    room=meeting.room.rec_name if meeting.room else '')
+            cls.write(sub, {'reminder_sent': True})
+
+    # ---- finding a room -------------------------------------------------
+
+    @classmethod
+    def free_rooms(cls, start, end, seats=0, equipment=(), company=None):
+        """Return the rooms free from start to end with enough seats and
+        the equipment, best fit first (fewest spare seats)."""
+        pool = Pool()
+        Room = pool.get('office.meeting.room')
+        meeting = cls.__table__()
+        busy = meeting.select(meeting.room, where=(
+                meeting.state.in_(HOLDING) & (meeting.room != Null)
+                & (meeting.start < end) & (meeting.end > start)))
+        domain = [
+            ('capacity', '>=', seats or 0),
+            ('id', 'not in', busy),
+            ]
+        if company:
+            domain.append(('company', '=', company))
+        rooms = Room.search(domain, order=[('capacity', 'ASC'), ('id', 'ASC')])
+        calendar = pool.get('office.calendar')
+        timezone = calendar.get_timezone()
+        local_start, local_end = local(start, timezone), local(end, timezone)
+        result = []
+        for room in rooms:
+            if (local_start.time() < room.open_from
+                    or local_end.time() > room.open_to
+                    or local_start.date() != local_end.date()):
+                continue
+            if set(equipment) - room.equipment_types():
+                continue
+            result.append(room)
+        return result
+
+    @classmethod
+    def busy_employees(cls, start, end, employees, exclude=None):
+        "Return the employees already in a meeting from start to end"
+        pool = Pool()
+        Attendee = pool.get('office.meeting.attendee')
+        domain = [
+            ('employee', 'in', [int(e) for e in employees]),
+            ('meeting.state', 'in', ['requested', 'confirmed']),
+            ('meeting.start', '<', end),
+            ('meeting.end', '>', start),
+            ]
+        if exclude:
+            domain.append(('meeting', '!=', exclude))
+        with without_check_access():
+            return sorted({a.employee for a in Attendee.search(domain)},
+                key=lambda e: e.id)
+
+
+def _format_local(value, company):
+    pool = Pool()
+    Calendar = pool.get('office.calendar')
+    Lang = pool.get('ir.lang')
+    lang = Lang.get()
+    return lang.strftime(
+        local(value, Calendar.get_timezone(company)), lang.date + ' %H:%M')
+
+
+class MeetingDepartment(ModelSQL):
+    __name__ = 'office.meeting-office.department'
+    meeting = fields.Many2One(
+        'office.meeting', "Meeting", required=True, ondelete='CASCADE')
+    department = fields.Many2One(
+        'office.department', "Department", required=True,
+        ondelete='CASCADE')
+
+
+class Attendee(ModelSQL, ModelView):
+    __name__ = 'office.meeting.attendee'
+
+    meeting = fields.Many2One(
+        'office.meeting', "Meeting", required=True, ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Employee",
+        states={
+            'required': ~Eval('guest_name'),
+            })
+    user = fields.Many2One('res.user', "User", readonly=True)
+    guest_name = fields.Char(
+        "Guest", states={
+            'invisible': Bool(Eval('employee')),
+            })
+    email = fields.Char(
+        "E-mail", states={
+            'required': ~Eval('employee'),
+            })
+    attendance = fields.Selection([
+            (None, ""),
+            ('present', "Present"),
+            ('absent', "Absent"),
+            ('excused', "Excused"),
+            ], "Attendance")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.employee, Index.Range())))
+        cls._sql_indexes.add(Index(t, (t.meeting, Index.Range())))
+
+    def get_rec_name(self, name):
+        if self.employee:
+            return self.employee.rec_name
+        return self.guest_name or self.email or ''
+
+    def get_email(self):
+        if self.email:
+            return self.email
+        if self.user and self.user.email:
+            return self.user.email
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        User = pool.get('res.user')
+        values = super().preprocess_values(mode, values)
+        if values.get('employee'):
+            users = User.users_of_employees([values['employee']])
+            user = users.get(int(values['employee']))
+            values['user'] = user.id if user else None
+        return values
+
+    @classmethod
+    def validate_fields(cls, attendees, field_names):
+        super().validate_fields(attendees, field_names)
+        from email.utils import parseaddr
+        for attendee in attendees:
+            if attendee.email:
+                name, address = parseaddr(attendee.email)
+                if ('@' not in address or '.' not in address.split('@')[-1]
+                        or address != attendee.email.strip()):
+                    raise MeetingError(gettext(
+                            'office_admin.msg_meeting_attendee_email',
+                            email=attendee.email))
+            if not attendee.employee and not attendee.email:
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_attendee_unknown'))
+
+
+class MeetingEquipment(ModelSQL, ModelView):
+    "A booking of a movable piece of equipment"
+    __name__ = 'office.meeting.equipment'
+
+    meeting = fields.Many2One(
+        'office.meeting', "Meeting", required=True, ondelete='CASCADE')
+    equipment = fields.Many2One(
+        'office.equipment', "Equipment", required=True,
+        domain=[('movable', '=', True)])
+    start = fields.DateTime("Start", readonly=True)
+    end = fields.DateTime("End", readonly=True)
+    holding = fields.Boolean("Holding", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('equipment_no_overlap',
+                Exclude(t, (t.equipment, Equal),
+                    (TSRange(t.start, t.end, '[)'), RangeOverlap),
+                    where=t.holding == True),  # noqa: E712
+                'office_admin.msg_meeting_equipment_overlap'),
+            ]
+
+    @classmethod
+    def default_holding(cls):
+        return False
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Meeting = pool.get('office.meeting')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and values.get('meeting'):
+            meeting = Meeting(values['meeting'])
+            values.setdefault('start', meeting.start)
+            values.setdefault('end', meeting.end)
+            values.setdefault('holding', meeting.state in HOLDING)
+        return values
+
+
+class Decision(ModelSQL, ModelView):
+    __name__ = 'office.meeting.decision'
+    meeting = fields.Many2One(
+        'office.meeting', "Meeting", required=True, ondelete='CASCADE')
+    sequence = fields.Integer("Sequence")
+    text = fields.Text("Decision", required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order.insert(0, ('sequence', 'ASC NULLS LAST'))
+
+
+class Action(ModelSQL, ModelView):
+    __name__ = 'office.meeting.action'
+    meeting = fields.Many2One(
+        'office.meeting', "Meeting", required=True, ondelete='CASCADE')
+    description = fields.Char("Action", required=True)
+    owner = fields.Many2One('company.employee', "Owner", required=True)
+    deadline = fields.DateTime("Deadline", required=True)
+    task = fields.Many2One(
+        'office.task', "Task", readonly=True, ondelete='SET NULL')
+    task_state = fields.Function(fields.Selection([
+                (None, ""),
+                ('open', "Open"),
+                ('done', "Done"),
+                ('cancelled', "Cancelled"),
+                ], "Task State"), 'get_task_state')
+
+    def get_task_state(self, name):
+        return self.task.state if self.task else None
+
+
+class FindRoomStart(ModelView):
+    __name__ = 'office.meeting.find_room.start'
+    start = fields.DateTime("Start", required=True)
+    duration = fields.TimeDelta("Duration", required=True)
+    attendees = fields.Many2Many(
+        'company.employee', None, None, "Attendees")
+    seats = fields.Integer("Seats")
+    equipment = fields.MultiSelection(EQUIPMENT_TYPES, "Equipment")
+
+
+class FindRoomResult(ModelView):
+    __name__ = 'office.meeting.find_room.result'
+    rooms = fields.Many2Many(
+        'office.meeting.room', None, None, "Free Rooms", readonly=True)
+    busy = fields.Many2Many(
+        'company.employee', None, None, "Attendees Already Busy",
+        readonly=True)
+    room = fields.Many2One(
+        'office.meeting.room', "Book",
+        domain=[('id', 'in', Eval('rooms', []))])
+    topic = fields.Char("Topic", states={
+            'required': Bool(Eval('room')),
+            })
+
+
+class FindRoom(Wizard):
+    "Find a room (找会议室): free rooms with seats and equipment"
+    __name__ = 'office.meeting.find_room'
+    start = StateView(
+        'office.meeting.find_room.start',
+        'office_admin.meeting_find_room_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Search", 'search', 'tryton-search', default=True),
+            ])
+    search = StateTransition()
+    result = StateView(
+        'office.meeting.find_room.result',
+        'office_admin.meeting_find_room_result_view_form', [
+            Button("Back", 'start', 'tryton-back'),
+            Button("Close", 'end', 'tryton-close'),
+            Button("Book", 'book', 'tryton-ok', default=True),
+            ])
+    book = StateAction('office_admin.act_meeting')
+
+    def transition_search(self):
+        pool = Pool()
+        Meeting = pool.get('office.meeting')
+        start = self.start.start
+        end = start + self.start.duration
+        seats = max(self.start.seats or 0, len(self.start.attendees))
+        self.result.rooms = Meeting.free_rooms(
+            start, end, seats, self.start.equipment or [],
+            company=Transaction().context.get('company'))
+        self.result.busy = Meeting.busy_employees(
+            start, end, self.start.attendees)
+        return 'result'
+
+    def default_result(self, fields):
+        return {
+            'rooms': [r.id for r in self.result.rooms],
+            'busy': [e.id for e in self.result.busy],
+            }
+
+    def do_book(self, action):
+        pool = Pool()
+        Meeting = pool.get('office.meeting')
+        Attendee = pool.get('office.meeting.attendee')
+        if not self.result.room:
+            return None
+        meeting = Meeting(
+            topic=self.result.topic, room=self.result.room,
+            start=self.start.start,
+            end=self.start.start + self.start.duration,
+            equipment_needed=self.start.equipment or [])
+        meeting.attendees = [Attendee(employee=e)
+            for e in self.start.attendees]
+        meeting.save()
+        action['res_id'] = [meeting.id]
+        action['views'].reverse()
+        return action, {}
