@@ -138,10 +138,14 @@ class Meeting(
     _states = {
         'readonly': ~Eval('state').in_(['draft']),
         }
+    # What a confirmed meeting may still change (attendees get an update)
+    _reschedule_states = {
+        'readonly': ~Eval('state').in_(['draft', 'confirmed']),
+        }
 
     company = fields.Many2One(
         'company.company', "Company", required=True, states=_states)
-    topic = fields.Char("Topic", required=True, states=_states)
+    topic = fields.Char("Topic", required=True, states=_reschedule_states)
     category = fields.Char(
         "Archive Topic",
         help="Meetings are archived by this topic, "
@@ -152,9 +156,9 @@ class Meeting(
         domain=[('company', '=', Eval('company', -1))])
     department = fields.Many2One(
         'office.department', "Department", required=True, states=_states)
-    start = fields.DateTime("Start", required=True, states=_states)
+    start = fields.DateTime("Start", required=True, states=_reschedule_states)
     end = fields.DateTime(
-        "End", required=True, states=_states,
+        "End", required=True, states=_reschedule_states,
         domain=[If(Eval('start') & Eval('end'),
                 ('end', '>', Eval('start')), ())])
     online = fields.Boolean("Online", states=_states)
@@ -165,7 +169,7 @@ class Meeting(
             })
     room = fields.Many2One(
         'office.meeting.room', "Room", states={
-            'readonly': _states['readonly'],
+            'readonly': _reschedule_states['readonly'],
             'required': ~Eval('online'),
             },
         domain=[('company', '=', Eval('company', -1))])
@@ -257,7 +261,7 @@ class Meeting(
             'invisible': Eval('state') != 'cancelled',
             })
 
-    del _states
+    del _states, _reschedule_states
 
     @classmethod
     def __setup__(cls):
@@ -388,7 +392,7 @@ class Meeting(
                 raise MeetingError(gettext(
                         'office_admin.msg_meeting_end_before_start',
                         meeting=meeting.rec_name))
-            if meeting.state != 'draft' or not meeting.room:
+            if meeting.state not in {'draft', 'confirmed'} or not meeting.room:
                 continue
             room = meeting.room
             timezone = Calendar.get_timezone(meeting.company)
@@ -448,7 +452,13 @@ class Meeting(
         if mode == 'write' and values and (
                 values.keys() & {'start', 'end', 'room'}):
             for meeting in meetings:
-                if meeting.state in {'held', 'minutes_done', 'archived'}:
+                changed = any(
+                    values[name] != (getattr(meeting, name).id
+                        if name == 'room' and getattr(meeting, name)
+                        else getattr(meeting, name))
+                    for name in values.keys() & {'start', 'end', 'room'})
+                if changed and meeting.state in {
+                        'held', 'minutes_done', 'archived'}:
                     raise MeetingError(gettext(
                             'office_admin.msg_meeting_held_time',
                             meeting=meeting.rec_name))
@@ -511,7 +521,7 @@ class Meeting(
     @classmethod
     def _to_state(cls, meetings, state):
         getattr(cls, '_to_%s' % state)(meetings)
-        cls._sync_equipment(meetings)
+        cls._sync_equipment(meetings, state=state)
 
     @classmethod
     def _expand_series(cls, meetings):
@@ -577,7 +587,8 @@ class Meeting(
                 meeting.uid = '%s@office-admin' % uuid.uuid4()
             meeting.sequence = (meeting.sequence or 0)
         cls.save(meetings)
-        cls._sync_equipment(meetings)
+        # The transition writes the state after this method
+        cls._sync_equipment(meetings, state='confirmed')
         staff = ModelData.get_id('office_admin', 'group_office_staff')
         tasks = []
         for meeting in meetings:
