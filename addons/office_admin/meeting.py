@@ -15,6 +15,7 @@ from trytond.model import (
     Workflow, fields)
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
+from trytond.report import Report
 from trytond.sql.functions import TSRange
 from trytond.sql.operators import RangeOverlap
 from trytond.tools import grouped_slice
@@ -368,6 +369,24 @@ class Meeting(
     def on_change_start(self):
         if self.start and (not self.end or self.end <= self.start):
             self.end = self.start + dt.timedelta(hours=1)
+
+    def local_text(self, value, with_time=True):
+        "Return value (naive UTC) as text in the company's timezone"
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        value = local(value, Calendar.get_timezone(self.company))
+        return lang.strftime(
+            value, lang.date + (' %H:%M' if with_time else ''))
+
+    def minutes_time_text(self):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        timezone = Calendar.get_timezone(self.company)
+        return '%s–%s (%s)' % (
+            self.local_text(self.start),
+            local(self.end, timezone).strftime('%H:%M'), timezone.key)
 
     def get_check_state(self, name):
         return self.check_task.state if self.check_task else None
@@ -1163,3 +1182,18 @@ class FindRoom(Wizard):
         action['res_id'] = [meeting.id]
         action['views'].reverse()
         return action, {}
+
+
+class MinutesReport(Report):
+    "Minutes (会议纪要) as PDF"
+    __name__ = 'office.meeting.minutes'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        context = super().get_context(records, header, data)
+        context['labels'] = {
+            key: gettext('office_admin.msg_minutes_label_%s' % key)
+            for key in ['time', 'room', 'organiser', 'recorder', 'present',
+                'absent', 'minutes', 'decisions', 'actions', 'action',
+                'owner', 'deadline']}
+        return context
