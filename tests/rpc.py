@@ -38,6 +38,10 @@ def _encode(value):
             'month': value.month, 'day': value.day, 'hour': value.hour,
             'minute': value.minute, 'second': value.second,
             'microsecond': value.microsecond}
+    if isinstance(value, dt.time):
+        return {'__class__': 'time', 'hour': value.hour,
+            'minute': value.minute, 'second': value.second,
+            'microsecond': value.microsecond}
     if isinstance(value, dt.date):
         return {'__class__': 'date', 'year': value.year,
             'month': value.month, 'day': value.day}

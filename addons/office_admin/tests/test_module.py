@@ -160,6 +160,24 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(Log.search_count([('key', '=', 'k1')]), 1)
 
     @with_transaction()
+    def test_minutes_due_three_working_days_across_new_year(self):
+        "Minutes of a meeting on 31 Dec 2026 are due on 6 Jan 2027 at 18:00"
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        company = create_company()
+        company.timezone = 'Asia/Shanghai'
+        company.save()
+        calendar, = Calendar.search([('default', '=', True)])
+        Calendar.seed_holidays([calendar], years=[2026, 2027])
+        with set_company(company):
+            # Thursday 31 December 11:00 in Shanghai; 1 January is a
+            # holiday, then a weekend: 4, 5 and 6 January are the 3 days
+            end = dt.datetime(2026, 12, 31, 3, 0)
+            self.assertEqual(
+                calendar.add_working_days_at_end(end, 3),
+                dt.datetime(2027, 1, 6, 10, 0))
+
+    @with_transaction()
     def test_escalation_levels(self):
         "Overdue by less than a day: owner; one day: head; two: office"
         pool = Pool()
