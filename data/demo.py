@@ -168,6 +168,80 @@ def demo_requests():
     config._context = User.get_preferences(True, {})
 
 
+def demo_meetings():
+    "Rooms, equipment and meetings in several states"
+    User = Model.get('res.user')
+    Group = Model.get('res.group')
+    Room = Model.get('office.meeting.room')
+    Equipment = Model.get('office.equipment')
+    Meeting = Model.get('office.meeting')
+    Rule = Model.get('office.approval.rule')
+    IrModel = Model.get('ir.model')
+    config = pconfig.get_config()
+    users = {u.login: u for u in User.find([])}
+
+    def as_user(login):
+        config.user = users[login].id
+        config._context = User.get_preferences(True, {})
+
+    rooms = {}
+    for name, seats, approval, location in [
+            ("第一会议室", 8, False, "办公楼3楼301"),
+            ("第二会议室", 12, False, "办公楼3楼302"),
+            ("多功能厅", 60, False, "办公楼1楼"),
+            ("董事会议室", 20, True, "办公楼8楼"),
+            ("视频会议室", 10, False, "办公楼5楼501"),
+            ]:
+        room = Room(name=name, capacity=seats, needs_approval=approval,
+            location=location)
+        if seats >= 10:
+            room.equipment.new(name=f"{name}投影仪", type='projector')
+        if name == "视频会议室":
+            room.equipment.new(name="视频会议系统", type='video_conference')
+        room.save()
+        rooms[name] = room
+    Equipment(name="移动视频会议终端", type='video_conference',
+        movable=True).save()
+    Equipment(name="无线话筒套装", type='microphone', movable=True).save()
+    rule = Rule(name="董事会议室预订审批", model=IrModel.find(
+            [('name', '=', 'office.meeting')])[0])
+    rule.tiers.new(name="综合办公室审批", reviewer_source='group',
+        group=Group.find([('name', '=', 'Office Administrator')])[0])
+    rule.save()
+
+    def at(days, hour, minute=0):
+        day = dt.date.today() + dt.timedelta(days=days)
+        while day.weekday() >= 5:
+            day += dt.timedelta(days=1)
+        return (dt.datetime.combine(day, dt.time(hour, minute))
+            - dt.timedelta(hours=8))
+
+    def meeting(login, topic, room, start, hours, attendees, **values):
+        as_user(login)
+        record = Meeting(topic=topic, room=rooms[room], start=start,
+            end=start + dt.timedelta(hours=hours), **values)
+        for attendee in attendees:
+            record.attendees.new(employee=users[attendee].employee)
+        record.save()
+        return record
+
+    weekly = meeting('sales_head', "销售部周例会", "第二会议室", at(2, 9), 1,
+        ['sales1', 'sales2', 'north1'], recurrence='weekly', occurrences=6,
+        agenda="1. 上周业绩回顾\n2. 本周重点客户\n3. 其他事项")
+    weekly.click('request')
+    board = meeting('gm', "2027年度经营计划讨论会", "董事会议室", at(5, 14), 2,
+        ['vgm', 'office_head', 'fin_head', 'sales_head'],
+        equipment_needed=['projector'])
+    board.click('request')
+    meeting('it_head', "信息系统升级方案评审", "视频会议室", at(3, 10), 1.5,
+        ['it1', 'it2', 'it_deputy'],
+        equipment_needed=['video_conference']).click('request')
+    meeting('hr_head', "新员工入职培训", "多功能厅", at(7, 9), 3,
+        ['hr1', 'hr2']).save()
+    config.user = 1
+    config._context = User.get_preferences(True, {})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--database', '-d', required=True)
@@ -186,6 +260,7 @@ def main():
     setup_office(organisation=DEMO_ORGANISATION, password=DEMO_PASSWORD,
         language=chinese)
     demo_requests()
+    demo_meetings()
     print("demo data created in %s" % args.database)
     return 0
 
