@@ -18,6 +18,16 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
                 Id('office_admin', 'sequence_type_seal_request')),
             ],
         help="Numbers seal requests when they are submitted.")
+    meeting_reminder_minutes = fields.Integer(
+        "Meeting Reminder (minutes)",
+        domain=[['OR',
+                ('meeting_reminder_minutes', '=', None),
+                ('meeting_reminder_minutes', '>', 0)]],
+        help="How long before a meeting its attendees are reminded.")
+
+    @classmethod
+    def default_meeting_reminder_minutes(cls):
+        return 30
 
     @classmethod
     def default_seal_request_sequence(cls):

@@ -863,11 +863,14 @@ class Meeting(
                 where=table.id == meeting.id))
 
     @classmethod
-    def send_reminders(cls, before=dt.timedelta(minutes=30)):
-        """Scheduled: remind the attendees of the meetings starting soon,
-        once per meeting."""
+    def send_reminders(cls):
+        """Scheduled: remind the attendees of the meetings starting soon
+        (configuration: minutes before), once per meeting."""
         pool = Pool()
         Notification = pool.get('office.notification')
+        Configuration = pool.get('office.configuration')
+        before = dt.timedelta(minutes=(
+                Configuration(1).meeting_reminder_minutes or 30))
         now = calendar_.utcnow()
         meetings = cls.search([
                 ('state', '=', 'confirmed'),
@@ -922,19 +925,26 @@ class Meeting(
     @classmethod
     def busy_employees(cls, start, end, employees, exclude=None):
         "Return the employees already in a meeting from start to end"
-        pool = Pool()
-        Attendee = pool.get('office.meeting.attendee')
+        employee_ids = [int(e) for e in employees]
         domain = [
-            ('employee', 'in', [int(e) for e in employees]),
-            ('meeting.state', 'in', ['requested', 'confirmed']),
-            ('meeting.start', '<', end),
-            ('meeting.end', '>', start),
+            ('state', 'in', ['requested', 'confirmed']),
+            ('start', '<', end),
+            ('end', '>', start),
+            ['OR',
+                ('organiser', 'in', employee_ids),
+                ('attendees.employee', 'in', employee_ids),
+                ],
             ]
         if exclude:
-            domain.append(('meeting', '!=', exclude))
+            domain.append(('id', '!=', exclude))
+        busy = set()
         with without_check_access():
-            return sorted({a.employee for a in Attendee.search(domain)},
-                key=lambda e: e.id)
+            for meeting in cls.search(domain):
+                busy.add(meeting.organiser)
+                busy.update(a.employee for a in meeting.attendees
+                    if a.employee)
+        return sorted((e for e in busy if e.id in employee_ids),
+            key=lambda e: e.id)
 
 
 def _format_local(value, company):
