@@ -38,6 +38,8 @@ def _encode(value):
             'month': value.month, 'day': value.day, 'hour': value.hour,
             'minute': value.minute, 'second': value.second,
             'microsecond': value.microsecond}
+    if isinstance(value, dt.timedelta):
+        return {'__class__': 'timedelta', 'seconds': value.total_seconds()}
     if isinstance(value, dt.time):
         return {'__class__': 'time', 'hour': value.hour,
             'minute': value.minute, 'second': value.second,

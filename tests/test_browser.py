@@ -123,3 +123,71 @@ def test_head_approves_from_my_approvals(server, browser):
         ['state', 'acted_by'])
     assert step['state'] == 'approved'
     assert step['acted_by'] == server.client('sales_head').user_id
+
+
+def test_book_room_from_calendar_view(server, browser):
+    "An employee clicks a free slot in the meeting calendar and books"
+    admin = server.client('office_head')
+    room_id, = admin.model('office.meeting.room', 'create', [dict(
+                name="浏览器测试会议室", capacity=10)])
+    login(browser, server, 'sales2')
+    for label in ["Office", "Meetings", "Meeting Calendar"]:
+        entry = visible(browser, f'//*[normalize-space(text())="{label}"]')
+        ActionChains(browser).double_click(entry).perform()
+        time.sleep(0.5)
+    visible(browser, '//*[contains(@class, "fc-view")]', 60)
+    # Next week, so that the slot is in the future
+    browser.find_element(By.CSS_SELECTOR, '.fc-next-button').click()
+    time.sleep(1)
+    wednesday, = [h for h in browser.find_elements(
+            By.CSS_SELECTOR, '.fc-day-header')
+        if h.is_displayed() and h.text.startswith('Wed')]
+    slot = wait(browser, EC.presence_of_element_located((By.XPATH,
+                '//div[contains(@class, "fc-slats")]'
+                '//tr[@data-time="10:00:00"]/td[2]')))
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'});", slot)
+    time.sleep(0.5)
+    x = (wednesday.location['x'] + wednesday.size['width'] // 2
+        - slot.location['x'] - slot.size['width'] // 2)
+    ActionChains(browser).move_to_element_with_offset(slot, x, 0).click(
+        ).perform()
+    topic = visible(browser, '//input[@name="topic"]', 30)
+    shot(browser, 'browser-4-new-meeting')
+    topic.send_keys("浏览器预订测试")
+    room = visible(browser, '//input[@name="room"]')
+    room.send_keys("浏览器测试")
+    room.send_keys(Keys.TAB)
+    time.sleep(1.5)
+    # sao asks which room when the text is not a whole name
+    try:
+        row = visible(browser, '//div[contains(@class, "modal")]'
+            '//td[contains(normalize-space(.), "浏览器测试会议室")]', 10)
+    except Exception:
+        row = None
+    if row is not None:
+        ActionChains(browser).double_click(row).perform()
+        time.sleep(1)
+        for ok in browser.find_elements(By.XPATH,
+                '//div[contains(@class, "modal")]'
+                '//button[normalize-space(.)="OK"]'):
+            if ok.is_displayed():
+                ok.click()
+        time.sleep(1)
+    request = visible(browser,
+        '//button[contains(normalize-space(.), "Request")]')
+    ActionChains(browser).move_to_element(request).click(request).perform()
+
+    def booked(driver):
+        ids = admin.search('office.meeting', [
+                ('topic', '=', "浏览器预订测试")])
+        if not ids:
+            return False
+        meeting, = admin.read('office.meeting', ids,
+            ['state', 'room', 'start'])
+        return meeting if meeting['state'] == 'confirmed' else False
+    meeting = wait(browser, booked, 30)
+    time.sleep(1)
+    shot(browser, 'browser-5-booked')
+    assert meeting['room'] == room_id
+    assert meeting['start'].weekday() == 2  # Wednesday
