@@ -46,14 +46,12 @@ def timed(call):
 
 def concurrent(server, clients, per_client):
     requesters = ['sales1', 'sales2', 'north1']
-    seal = None
     submit_times, approve_times = [], []
     created = []
     lock = threading.Lock()
     barrier = threading.Barrier(clients)
 
     def submitter(i):
-        nonlocal seal
         client = server.client(requesters[i % len(requesters)])
         seal_id = client.search('office.seal', [('code', '=', 'GZ')])[0]
         barrier.wait()

@@ -24,6 +24,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
+from .common import mine_mixin
 from .exceptions import ApprovalAccessError, ApprovalError
 
 REVIEWER_SOURCES = [
@@ -402,7 +403,7 @@ class ApprovalDelegation(DeactivableMixin, ModelSQL, ModelView):
         return current, away
 
 
-class ApprovalRequest(ModelSQL, ModelView):
+class ApprovalRequest(mine_mixin('requester'), ModelSQL, ModelView):
     __name__ = 'office.approval.request'
     _rec_name = 'res_model'
 
@@ -428,8 +429,6 @@ class ApprovalRequest(ModelSQL, ModelView):
         'office.approval.step', 'request', "Steps", readonly=True)
     copies = fields.One2Many(
         'office.approval.copy', 'request', "Copied To", readonly=True)
-    mine = fields.Function(
-        fields.Boolean("Mine"), 'get_mine', searcher='search_mine')
 
     @classmethod
     def __setup__(cls):
@@ -455,17 +454,6 @@ class ApprovalRequest(ModelSQL, ModelView):
         if self.resource:
             return self.resource.rec_name
         return '%s,%s' % (self.res_model, self.res_id)
-
-    def get_mine(self, name):
-        return self.requester.id == Transaction().user
-
-    @classmethod
-    def search_mine(cls, name, clause):
-        _, operator, value = clause[:3]
-        user = Transaction().user
-        if (operator == '=') == bool(value):
-            return [('requester', '=', user)]
-        return [('requester', '!=', user)]
 
     @classmethod
     def delete(cls, requests):
@@ -639,7 +627,7 @@ class ApprovalRequest(ModelSQL, ModelView):
                     key='request-%s-%s' % (request.id, state))
 
 
-class ApprovalStep(ModelSQL, ModelView):
+class ApprovalStep(mine_mixin('reviewer'), ModelSQL, ModelView):
     __name__ = 'office.approval.step'
 
     request = fields.Many2One(
@@ -680,8 +668,6 @@ class ApprovalStep(ModelSQL, ModelView):
     timeout_done = fields.Boolean("Timeout Handled", readonly=True)
     reminders = fields.Integer("Reminders", readonly=True)
     reminded_at = fields.DateTime("Reminded At", readonly=True)
-    mine = fields.Function(
-        fields.Boolean("Mine"), 'get_mine', searcher='search_mine')
 
     @classmethod
     def __setup__(cls):
@@ -728,17 +714,6 @@ class ApprovalStep(ModelSQL, ModelView):
             if 'requester' in names:
                 result['requester'][step.id] = step.request.requester.id
         return result
-
-    def get_mine(self, name):
-        return self.reviewer.id == Transaction().user
-
-    @classmethod
-    def search_mine(cls, name, clause):
-        _, operator, value = clause[:3]
-        user = Transaction().user
-        if (operator == '=') == bool(value):
-            return [('reviewer', '=', user)]
-        return [('reviewer', '!=', user)]
 
     @classmethod
     def delete(cls, steps):

@@ -146,13 +146,13 @@ class Deadline(Model):
     @classmethod
     def deadline_models(cls):
         pool = Pool()
-        for _, Model in pool.iterobject():
-            if (issubclass(Model, DeadlineMixin)
-                    and issubclass(Model, ModelSQL)
-                    and not Model.__name__.startswith('_')
-                    and Model._deadline_open_domain
+        for _, Model_ in pool.iterobject():
+            if (issubclass(Model_, DeadlineMixin)
+                    and issubclass(Model_, ModelSQL)
+                    and not Model_.__name__.startswith('_')
+                    and Model_._deadline_open_domain
                     is not DeadlineMixin._deadline_open_domain):
-                yield Model
+                yield Model_
 
     @classmethod
     def target_level(cls, calendar, deadline, now):
@@ -177,11 +177,11 @@ class Deadline(Model):
         calendar = Calendar.get_calendar()
         admins = None
         count = 0
-        for Model in (models or list(cls.deadline_models())):
-            records = Model.search([
+        for Model_ in (models or list(cls.deadline_models())):
+            records = Model_.search([
                     ('deadline', '<', now),
                     ('escalation_level', '<', 3),
-                    Model._deadline_open_domain(),
+                    Model_._deadline_open_domain(),
                     ], order=[('id', 'ASC')])
             for sub_records in grouped_slice(records, BATCH):
                 by_level = {}
@@ -210,7 +210,7 @@ class Deadline(Model):
                             level=str(new_level))
                         count += 1
                 for level, level_records in by_level.items():
-                    Model.write(level_records, {'escalation_level': level})
+                    Model_.write(level_records, {'escalation_level': level})
         return count
 
     @classmethod

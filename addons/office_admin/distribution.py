@@ -18,10 +18,11 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from . import calendar_
+from .common import mine_mixin
 from .exceptions import DistributionError
 
 
-class Distribution(ModelSQL, ModelView):
+class Distribution(mine_mixin('user'), ModelSQL, ModelView):
     __name__ = 'office.distribution'
 
     resource = fields.Reference(
@@ -37,8 +38,6 @@ class Distribution(ModelSQL, ModelView):
     read_at = fields.DateTime("Read At", readonly=True)
     reminded_at = fields.DateTime("Reminded At", readonly=True)
     reminders = fields.Integer("Reminders", readonly=True)
-    mine = fields.Function(
-        fields.Boolean("Mine"), 'get_mine', searcher='search_mine')
 
     @classmethod
     def __setup__(cls):
@@ -59,17 +58,6 @@ class Distribution(ModelSQL, ModelView):
     @classmethod
     def default_reminders(cls):
         return 0
-
-    def get_mine(self, name):
-        return self.user.id == Transaction().user
-
-    @classmethod
-    def search_mine(cls, name, clause):
-        _, operator, value = clause[:3]
-        user = Transaction().user
-        if (operator == '=') == bool(value):
-            return [('user', '=', user)]
-        return [('user', '!=', user)]
 
     @classmethod
     def get_resources(cls):

@@ -26,6 +26,7 @@ from trytond.wizard import (
 
 from . import calendar_
 from .approval import ApprovalMixin
+from .common import context_department
 from .deadline import DeadlineMixin
 from .distribution import DistributionMixin
 from .exceptions import MeetingError, MeetingWarning
@@ -344,13 +345,7 @@ class Meeting(
 
     @classmethod
     def default_department(cls):
-        pool = Pool()
-        Employee = pool.get('company.employee')
-        employee_id = Transaction().context.get('employee')
-        if employee_id:
-            employee = Employee(employee_id)
-            if employee.department:
-                return employee.department.id
+        return context_department()
 
     @classmethod
     def default_sequence(cls):

@@ -12,6 +12,7 @@ from trytond.transaction import Transaction
 
 from . import calendar_
 from .approval import ApprovalMixin
+from .common import context_department
 from .deadline import DeadlineMixin
 from .exceptions import SealRequestError
 from .secrecy import SecrecyMixin
@@ -187,13 +188,7 @@ class SealRequest(
 
     @classmethod
     def default_department(cls):
-        pool = Pool()
-        Employee = pool.get('company.employee')
-        employee_id = Transaction().context.get('employee')
-        if employee_id:
-            employee = Employee(employee_id)
-            if employee.department:
-                return employee.department.id
+        return context_department()
 
     @classmethod
     def default_copies(cls):

@@ -77,8 +77,6 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
     @with_transaction()
     def test_working_hours_across_weekend_in_company_timezone(self):
         "Working hours count in Asia/Shanghai and skip the weekend and lunch"
-        pool = Pool()
-        Calendar = pool.get('office.calendar')
         company = create_company()
         company.timezone = 'Asia/Shanghai'
         company.save()
@@ -97,7 +95,6 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
             self.assertEqual(
                 calendar.end_of_working_day(dt.date(2026, 11, 23)),
                 dt.datetime(2026, 11, 23, 10, 0))  # 18:00 local
-        del Calendar
 
     @with_transaction()
     def test_calendar_fallback_without_company_calendar(self):
@@ -146,7 +143,6 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         pool = Pool()
         Notification = pool.get('office.notification')
         Log = pool.get('office.notification.log')
-        Calendar = pool.get('office.calendar')
         User = pool.get('res.user')
         calendar = self._calendar()
         admin = User(Transaction().user)
