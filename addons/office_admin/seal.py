@@ -76,7 +76,7 @@ class SealRequest(
     seal_type = fields.Function(
         fields.Selection(SEAL_TYPES, "Seal Type"), 'on_change_with_seal_type')
     document_title = fields.Char(
-        "Document", required=True, states=_states,
+        "Document Title", required=True, states=_states,
         help="Title of the document to stamp.")
     copies = fields.Integer(
         "Copies", required=True, states=_states,
