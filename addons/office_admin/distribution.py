@@ -16,6 +16,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
+from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
 from .common import mine_mixin
@@ -226,3 +227,40 @@ class DistributionMixin:
                 raise DistributionError(gettext(
                         'office_admin.msg_distribution_not_recipient'))
             Line.write([l for l in lines if not l.read_at], {'read_at': now})
+
+
+class SendStart(ModelView):
+    __name__ = 'office.distribution.send.start'
+    users = fields.Many2Many('res.user', None, None, "Users")
+    departments = fields.Many2Many(
+        'office.department', None, None, "Departments",
+        help="Every member of these departments and their sub-departments.")
+
+
+class Send(Wizard):
+    "Distribute for reading (分发/传阅) with read receipts"
+    __name__ = 'office.distribution.send'
+    start = StateView(
+        'office.distribution.send.start',
+        'office_admin.distribution_send_start_view_form', [
+            Button("Cancel", 'end', 'tryton-cancel'),
+            Button("Distribute", 'send', 'tryton-ok', default=True),
+            ])
+    send = StateTransition()
+
+    def transition_send(self):
+        pool = Pool()
+        User = pool.get('res.user')
+        Employee = pool.get('company.employee')
+        users = list(self.start.users)
+        departments = [d.id for d in self.start.departments]
+        if departments:
+            employees = Employee.search([
+                    ('department', 'child_of', departments, 'parent'),
+                    ])
+            users += list(User.users_of_employees(employees).values())
+        if not users:
+            raise DistributionError(gettext(
+                    'office_admin.msg_distribution_no_readers'))
+        self.model.distribute(list(self.records), users, key='reading')
+        return 'end'

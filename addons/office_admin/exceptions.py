@@ -42,3 +42,7 @@ class MeetingError(ValidationError):
 
 class MeetingWarning(UserWarning):
     pass
+
+
+class DocumentError(UserError):
+    pass

@@ -109,7 +109,8 @@ class Task(DeadlineMixin, ChatMixin, Workflow, ModelSQL, ModelView):
         pool = Pool()
         Model = pool.get('ir.model')
         return [(None, '')] + [(m, Model.get_name(m))
-            for m in ['office.meeting', 'office.seal.request']]
+            for m in ['office.meeting', 'office.seal.request',
+                'office.document.incoming', 'office.document.outgoing']]
 
     def get_mine(self, name):
         pool = Pool()

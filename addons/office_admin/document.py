@@ -1,0 +1,556 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Official documents (公文): incoming (收文) and outgoing (发文).
+
+Numbers (收〔2026〕0001, 「办〔2026〕12号」) come from one counter per kind,
+document type and year, taken under a row lock in the transaction that
+registers or issues the document: consecutive, no gaps, no duplicates."""
+from trytond.i18n import gettext
+from trytond.model import (
+    ChatMixin, DeactivableMixin, Index, ModelSQL, ModelView, Unique,
+    Workflow, fields)
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+
+from . import calendar_
+from .approval import ApprovalMixin
+from .common import context_department
+from .deadline import DeadlineMixin
+from .distribution import DistributionMixin
+from .exceptions import DocumentError
+from .secrecy import SecrecyMixin
+
+URGENCY = [
+    ('normal', "Normal (平件)"),
+    ('urgent', "Urgent (加急)"),
+    ('very_urgent', "Very Urgent (特急)"),
+    ]
+
+
+class DocumentType(DeactivableMixin, ModelSQL, ModelView):
+    __name__ = 'office.document.type'
+
+    name = fields.Char("Name", required=True, translate=True)
+    code = fields.Char("Code", required=True)
+    direction = fields.Selection([
+            ('incoming', "Incoming"),
+            ('outgoing', "Outgoing"),
+            ], "Direction", required=True)
+    core = fields.Boolean(
+        "Core", help="Core documents are also signed by Leadership.")
+    prefix = fields.Char(
+        "Number Prefix",
+        states={
+            'invisible': Eval('direction') != 'outgoing',
+            },
+        help="The organ prefix of issued numbers, e.g. 办 gives 办〔2026〕12号.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('code_unique', Unique(t, t.direction, t.code),
+                'office_admin.msg_document_type_code_unique'),
+            ]
+
+
+class DocumentCounter(ModelSQL):
+    "The last number taken per kind, document type and year"
+    __name__ = 'office.document.counter'
+
+    kind = fields.Char("Kind", required=True)
+    type = fields.Many2One(
+        'office.document.type', "Type", ondelete='RESTRICT')
+    year = fields.Integer("Year", required=True)
+    last = fields.Integer("Last Number", required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('kind_type_year_unique', Unique(t, t.kind, t.type, t.year),
+                'office_admin.msg_document_counter_unique'),
+            ]
+
+    @classmethod
+    def take(cls, kind, year, type_=None, count=1):
+        """Return the next count numbers of (kind, type, year), locked until
+        the end of the transaction so that two transactions never get the
+        same one and a rolled-back one leaves no gap."""
+        domain = [
+            ('kind', '=', kind),
+            ('year', '=', year),
+            ('type', '=', type_.id if type_ else None),
+            ]
+        with without_check_access():
+            counters = cls.search(domain, limit=1)
+            if not counters:
+                # Creating the year's counter: serialise with a table lock
+                cls.lock()
+                counters = cls.search(domain, limit=1)
+                if not counters:
+                    counter = cls(kind=kind, year=year, type=type_, last=0)
+                    counter.save()
+                    counters = [counter]
+            counter, = counters
+            cls.lock([counter])
+            counter = cls(counter.id)
+            first = counter.last + 1
+            counter.last += count
+            counter.save()
+        return list(range(first, first + count))
+
+
+class DocumentMixin(SecrecyMixin, DistributionMixin, ChatMixin):
+    __slots__ = ()
+    number = fields.Char("Number", readonly=True)
+    company = fields.Many2One('company.company', "Company", required=True,
+        states={'readonly': Eval('state') != 'draft'})
+    title = fields.Char("Title", required=True,
+        states={'readonly': ~Eval('state').in_(['draft', 'registered'])})
+    urgency = fields.Selection(URGENCY, "Urgency", required=True, sort=False,
+        states={'readonly': ~Eval('state').in_(['draft', 'registered'])})
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'send_for_reading': {
+                    'invisible': ~Eval('state').in_(cls._readable_states()),
+                    'depends': ['state'],
+                    'icon': 'tryton-forward',
+                    },
+                })
+
+    @classmethod
+    def _readable_states(cls):
+        return ['registered', 'proposed', 'handling', 'completed', 'issued']
+
+    @classmethod
+    @ModelView.button_action('office_admin.wizard_distribution_send')
+    def send_for_reading(cls, documents):
+        pass
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_urgency(cls):
+        return 'normal'
+
+    def get_rec_name(self, name):
+        return '%s %s' % (self.number or '', self.title) if self.number \
+            else self.title
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, value = clause[:3]
+        bool_op = 'AND' if operator.startswith(('!', 'not ')) else 'OR'
+        return [bool_op,
+            ('number', operator, value),
+            ('title', operator, value),
+            ]
+
+    @classmethod
+    def check_modification(cls, mode, documents, values=None, external=False):
+        super().check_modification(
+            mode, documents, values=values, external=external)
+        if mode == 'write' and external and values and 'number' in values:
+            raise DocumentError(gettext('office_admin.msg_document_number'))
+        if mode == 'delete':
+            for document in documents:
+                if document.number:
+                    raise DocumentError(gettext(
+                            'office_admin.msg_document_delete',
+                            document=document.rec_name))
+
+    @classmethod
+    def copy(cls, documents, default=None):
+        default = default.copy() if default is not None else {}
+        default.setdefault('number', None)
+        return super().copy(documents, default=default)
+
+
+class Incoming(DeadlineMixin, DocumentMixin, Workflow, ModelSQL, ModelView):
+    "Incoming document (收文)"
+    __name__ = 'office.document.incoming'
+
+    type = fields.Many2One(
+        'office.document.type', "Type", required=True,
+        domain=[('direction', '=', 'incoming')],
+        states={'readonly': Eval('state') != 'registered'})
+    sender = fields.Char("Sender Organisation", required=True,
+        states={'readonly': Eval('state') != 'registered'})
+    sender_number = fields.Char("Original Number",
+        states={'readonly': Eval('state') != 'registered'})
+    received = fields.Date("Received", required=True,
+        states={'readonly': Eval('state') != 'registered'})
+    pages = fields.Integer("Pages", domain=[
+            ['OR', ('pages', '=', None), ('pages', '>', 0)]],
+        states={'readonly': Eval('state') != 'registered'})
+    medium = fields.Selection([
+            ('paper', "Paper"),
+            ('electronic', "Electronic"),
+            ], "Medium", required=True,
+        states={'readonly': Eval('state') != 'registered'})
+    proposal = fields.Text("Proposed Handling (拟办)",
+        states={'readonly': Eval('state') != 'registered'})
+    instruction = fields.Text("Leadership Instruction (批示)",
+        states={'readonly': Eval('state') != 'proposed'})
+    instructed_by = fields.Many2One('res.user', "Instructed By",
+        readonly=True)
+    handlers = fields.Many2Many(
+        'office.document.incoming-company.employee', 'document', 'employee',
+        "Handlers (承办)",
+        states={'readonly': ~Eval('state').in_(['registered', 'proposed'])})
+    handling_days = fields.Integer("Handling Days",
+        domain=[['OR', ('handling_days', '=', None),
+                ('handling_days', '>', 0)]],
+        states={'readonly': ~Eval('state').in_(['registered', 'proposed'])},
+        help="Working days the handlers have, from the instruction.")
+    result = fields.Text("Handling Result",
+        states={
+            'readonly': Eval('state') != 'handling',
+            'required': Eval('state') == 'completed',
+            })
+    state = fields.Selection([
+            ('registered', "Registered"),
+            ('proposed', "Proposed"),
+            ('handling', "Handling"),
+            ('completed', "Completed"),
+            ('archived', "Archived"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.received, Index.Range())),
+                Index(t, (t.number, Index.Similarity())),
+                })
+        cls._order = [('received', 'DESC'), ('id', 'DESC')]
+        cls.secrecy.states = {
+            'readonly': Eval('state') != 'registered',
+            }
+        cls._transitions |= {
+            ('registered', 'proposed'),
+            ('proposed', 'handling'),
+            ('handling', 'completed'),
+            ('completed', 'archived'),
+            ('registered', 'cancelled'),
+            }
+        cls._buttons.update({
+                'propose': {
+                    'invisible': Eval('state') != 'registered',
+                    'depends': ['state'],
+                    },
+                'instruct': {
+                    'invisible': Eval('state') != 'proposed',
+                    'depends': ['state'],
+                    },
+                'complete': {
+                    'invisible': Eval('state') != 'handling',
+                    'depends': ['state'],
+                    },
+                'archive': {
+                    'invisible': Eval('state') != 'completed',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'registered',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'registered'
+
+    @classmethod
+    def default_medium(cls):
+        return 'paper'
+
+    @classmethod
+    def default_received(cls):
+        return Pool().get('ir.date').today()
+
+    @classmethod
+    def create(cls, vlist):
+        "Register: every incoming document is numbered at once"
+        pool = Pool()
+        Counter = pool.get('office.document.counter')
+        Date = pool.get('ir.date')
+        vlist = [v.copy() for v in vlist]
+        year = Date.today().year
+        numbers = Counter.take('incoming', year, count=len(vlist))
+        for values, n in zip(vlist, numbers):
+            values['number'] = gettext(
+                'office_admin.msg_incoming_number', year=year, n='%04d' % n)
+        return super().create(vlist)
+
+    @classmethod
+    def _deadline_open_domain(cls):
+        return [('state', '=', 'handling')]
+
+    def deadline_owners(self):
+        User = Pool().get('res.user')
+        return list(User.users_of_employees(self.handlers).values())
+
+    def deadline_department(self):
+        return self.handlers[0].department if self.handlers else None
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('proposed')
+    def propose(cls, documents):
+        for document in documents:
+            if not document.proposal:
+                raise DocumentError(gettext(
+                        'office_admin.msg_incoming_proposal_required',
+                        document=document.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('handling')
+    def instruct(cls, documents):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        User = pool.get('res.user')
+        Notification = pool.get('office.notification')
+        user = Transaction().user
+        now = calendar_.utcnow()
+        for document in documents:
+            if not document.instruction or not document.handlers:
+                raise DocumentError(gettext(
+                        'office_admin.msg_incoming_instruction_required',
+                        document=document.rec_name))
+            document.instructed_by = user
+            if document.handling_days:
+                calendar = Calendar.get_calendar(document.company)
+                document.deadline = calendar.add_working_days_at_end(
+                    now, document.handling_days, document.company)
+            document.escalation_level = 0
+        cls.save(documents)
+        for document in documents:
+            Notification.send(
+                [document],
+                list(User.users_of_employees(document.handlers).values()),
+                'office_admin.msg_incoming_to_handle',
+                key='handle-%s' % document.id)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('completed')
+    def complete(cls, documents):
+        for document in documents:
+            if not document.result:
+                raise DocumentError(gettext(
+                        'office_admin.msg_incoming_result_required',
+                        document=document.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('archived')
+    def archive(cls, documents):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, documents):
+        pass
+
+
+class IncomingHandler(ModelSQL):
+    __name__ = 'office.document.incoming-company.employee'
+    document = fields.Many2One(
+        'office.document.incoming', "Document", required=True,
+        ondelete='CASCADE')
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='CASCADE')
+
+
+class Outgoing(DocumentMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
+    "Outgoing document (发文)"
+    __name__ = 'office.document.outgoing'
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    type = fields.Many2One(
+        'office.document.type', "Type", required=True, states=_states,
+        domain=[('direction', '=', 'outgoing')])
+    core = fields.Function(fields.Boolean("Core"), 'on_change_with_core')
+    drafter = fields.Many2One(
+        'company.employee', "Drafter", required=True, states=_states)
+    department = fields.Many2One(
+        'office.department', "Drafting Department", required=True,
+        states=_states)
+    main_recipients = fields.Text(
+        "Main Recipients (主送)", required=True, states=_states)
+    copy_recipients = fields.Text("Copy Recipients (抄送)", states=_states)
+    body = fields.Text("Body", states=_states)
+    signed_by = fields.Many2One('res.user', "Signed By", readonly=True)
+    signed_at = fields.DateTime("Signed At", readonly=True)
+    issued_at = fields.DateTime("Issued At", readonly=True)
+    sequence_number = fields.Integer("Sequence Number", readonly=True)
+    year = fields.Integer("Year", readonly=True)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "In Review"),
+            ('signed', "Signed"),
+            ('issued', "Issued"),
+            ('archived', "Archived"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('type_year_number_unique',
+                Unique(t, t.type, t.year, t.sequence_number),
+                'office_admin.msg_document_counter_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.number, Index.Similarity())))
+        cls._order = [('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'signed'),
+            ('signed', 'issued'),
+            ('issued', 'archived'),
+            ('draft', 'cancelled'),
+            ('cancelled', 'draft'),
+            }
+        cls._buttons.update({
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'issue': {
+                    'invisible': Eval('state') != 'signed',
+                    'depends': ['state'],
+                    },
+                'archive': {
+                    'invisible': Eval('state') != 'issued',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'draft': {
+                    'invisible': Eval('state') != 'cancelled',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_drafter(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_department(cls):
+        return context_department()
+
+    @fields.depends('type')
+    def on_change_with_core(self, name=None):
+        return bool(self.type and self.type.core)
+
+    def approval_requester_employee(self):
+        return self.drafter
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, documents):
+        cls.approval_submit(documents)
+
+    @classmethod
+    @Workflow.transition('signed')
+    def _approval_on_approved(cls, documents):
+        "The last tier of the rule is the signature (签发)"
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        now = calendar_.utcnow()
+        for document in documents:
+            steps = Step.search([
+                    ('request.res_model', '=', cls.__name__),
+                    ('request.res_id', '=', document.id),
+                    ('state', '=', 'approved'),
+                    ], order=[('acted_at', 'DESC'), ('id', 'DESC')], limit=1)
+            document.signed_by = steps[0].acted_by if steps else None
+            document.signed_at = now
+        cls.save(documents)
+
+    @classmethod
+    @Workflow.transition('draft')
+    def _approval_on_rejected(cls, documents):
+        pass
+
+    @classmethod
+    @Workflow.transition('draft')
+    def _approval_on_returned(cls, documents):
+        pass
+
+    @classmethod
+    @Workflow.transition('draft')
+    def _approval_on_withdrawn(cls, documents):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('issued')
+    def issue(cls, documents):
+        """Number the signed documents: 「{prefix}〔{year}〕{n}号」 per type
+        and year, consecutive and never twice"""
+        pool = Pool()
+        Counter = pool.get('office.document.counter')
+        Date = pool.get('ir.date')
+        year = Date.today().year
+        now = calendar_.utcnow()
+        for document in documents:
+            if document.state != 'signed' or not document.signed_at:
+                raise DocumentError(gettext(
+                        'office_admin.msg_outgoing_not_signed',
+                        document=document.rec_name))
+        for document in sorted(documents, key=lambda d: d.id):
+            n, = Counter.take('outgoing', year, type_=document.type)
+            document.year = year
+            document.sequence_number = n
+            document.number = gettext(
+                'office_admin.msg_outgoing_number',
+                prefix=document.type.prefix or document.type.code,
+                year=year, n=n)
+            document.issued_at = now
+        cls.save(documents)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('archived')
+    def archive(cls, documents):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, documents):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, documents):
+        pass
