@@ -58,6 +58,7 @@ def start_server(pg_uri, smtp_uri, directory, workers=4, database=DATABASE):
 uri = {pg_uri}
 path = {directory / 'filestore'}
 list = False
+retry = 20
 [web]
 listen = 127.0.0.1:{port}
 root = {ROOT / 'web' / 'node_modules' / 'tryton-sao'}
