@@ -260,6 +260,16 @@ class Calendar(DeactivableMixin, ModelSQL, ModelView):
             tzinfo=timezone)
         return local.astimezone(tz.UTC).replace(tzinfo=None)
 
+    def add_working_days_same_time(self, start, days, company=None):
+        """Return the naive UTC datetime at the same local time `days`
+        working days after start ("within 24 hours" on working days)"""
+        timezone = self.get_timezone(company)
+        local = start.replace(tzinfo=tz.UTC).astimezone(timezone)
+        date = self.add_working_days(local.date(), days)
+        result = dt.datetime.combine(date, local.time().replace(
+                tzinfo=None)).replace(tzinfo=timezone)
+        return result.astimezone(tz.UTC).replace(tzinfo=None)
+
     def add_working_days_at_end(self, start, days, company=None):
         """Return the UTC end of the working day that comes `days` working
         days after the local date of start (naive UTC)."""

@@ -348,11 +348,14 @@ class Incoming(DeadlineMixin, DocumentMixin, Workflow, ModelSQL, ModelView):
     @ModelView.button
     @Workflow.transition('completed')
     def complete(cls, documents):
+        pool = Pool()
+        Archive = pool.get('office.archive')
         for document in documents:
             if not document.result:
                 raise DocumentError(gettext(
                         'office_admin.msg_incoming_result_required',
                         document=document.rec_name))
+        Archive.create_from(documents)
 
     @classmethod
     @ModelView.button
@@ -538,6 +541,7 @@ class Outgoing(DocumentMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
                 year=year, n=n)
             document.issued_at = now
         cls.save(documents)
+        pool.get('office.archive').create_from(documents)
 
     @classmethod
     @ModelView.button

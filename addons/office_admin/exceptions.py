@@ -46,3 +46,7 @@ class MeetingWarning(UserWarning):
 
 class DocumentError(UserError):
     pass
+
+
+class ArchiveError(UserError):
+    pass
