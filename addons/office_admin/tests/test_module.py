@@ -174,6 +174,29 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
                 dt.datetime(2027, 1, 6, 10, 0))
 
     @with_transaction()
+    def test_archiving_due_next_working_day(self):
+        "24 hours on working days skip a holiday and a weekend, not 调休"
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        company = create_company()
+        company.timezone = 'Asia/Shanghai'
+        company.save()
+        calendar = self._calendar()
+        with set_company(company):
+            # Thursday 24 September 16:00 local: 25 is Mid-Autumn, then
+            # the weekend: due Monday 28 at 16:00
+            signed = dt.datetime(2026, 9, 24, 8, 0)
+            self.assertEqual(
+                calendar.add_working_days_same_time(signed, 1),
+                dt.datetime(2026, 9, 28, 8, 0))
+            # Saturday 19 September 10:00: Sunday 20 is an adjusted
+            # working day
+            self.assertEqual(
+                calendar.add_working_days_same_time(
+                    dt.datetime(2026, 9, 19, 2, 0), 1),
+                dt.datetime(2026, 9, 20, 2, 0))
+
+    @with_transaction()
     def test_escalation_levels(self):
         "Overdue by less than a day: owner; one day: head; two: office"
         pool = Pool()
