@@ -152,10 +152,18 @@ def test_book_room_from_calendar_view(server, browser):
         - slot.location['x'] - slot.size['width'] // 2)
     ActionChains(browser).move_to_element_with_offset(slot, x, 0).click(
         ).perform()
-    topic = visible(browser, '//input[@name="topic"]', 30)
+    def displayed_input(name):
+        def find(driver):
+            inputs = [i for i in driver.find_elements(
+                    By.XPATH, f'//input[@name="{name}"]') if i.is_displayed()]
+            return inputs[0] if inputs else False
+        element = wait(browser, find, 30)
+        element.click()
+        return element
+    topic = displayed_input('topic')
     shot(browser, 'browser-4-new-meeting')
     topic.send_keys("浏览器预订测试")
-    room = visible(browser, '//input[@name="room"]')
+    room = displayed_input('room')
     room.send_keys("浏览器测试")
     room.send_keys(Keys.TAB)
     time.sleep(1.5)

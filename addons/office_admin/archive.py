@@ -18,6 +18,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
 from . import calendar_
+from .approval import ApprovalMixin
 from .deadline import DeadlineMixin
 from .exceptions import ArchiveError
 from .secrecy import SecrecyMixin, secrecy_rank
@@ -66,7 +67,41 @@ def decrypt(data, associated):
         raise ArchiveError(gettext('office_admin.msg_archive_decrypt'))
 
 
-class Archive(DeadlineMixin, SecrecyMixin, Workflow, ModelSQL, ModelView):
+class ArchiveBorrowMixin:
+    "Archives readable by the users who borrowed them, until the loan ends"
+    __slots__ = ()
+    borrowed_by_me = fields.Function(
+        fields.Boolean("Borrowed by Me"), 'get_borrowed_by_me',
+        searcher='search_borrowed_by_me')
+
+    @classmethod
+    def _borrowed_ids(cls):
+        pool = Pool()
+        Borrow = pool.get('office.archive.borrow')
+        User = pool.get('res.user')
+        borrow = Borrow.__table__()
+        employees = list(User.get_employees()) or [-1]
+        return borrow.select(borrow.archive, where=(
+                borrow.borrower.in_(employees)
+                & (borrow.state == 'lent')
+                & (borrow.access_until > calendar_.utcnow())))
+
+    def get_borrowed_by_me(self, name):
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*self._borrowed_ids())
+        return self.id in {r for r, in cursor}
+
+    @classmethod
+    def search_borrowed_by_me(cls, name, clause):
+        _, operator, value = clause[:3]
+        if (operator == '=') == bool(value):
+            return [('id', 'in', cls._borrowed_ids())]
+        return [('id', 'not in', cls._borrowed_ids())]
+
+
+class Archive(
+        ArchiveBorrowMixin, DeadlineMixin, SecrecyMixin, Workflow, ModelSQL,
+        ModelView):
     __name__ = 'office.archive'
     _rec_name = 'title'
     _states = {'readonly': Eval('state') != 'pending'}
@@ -285,13 +320,19 @@ class ArchiveFile(ModelSQL, ModelView):
             if rank >= WATERMARK_FROM:
                 if file.mimetype == 'application/pdf':
                     data = watermark(data, user)
-                logs.append(Log(
-                        user=user, resource=file.archive, action='download',
-                        detail=file.name))
+                logs.append({
+                        'user': user.id,
+                        'resource': str(file.archive),
+                        'action': 'download',
+                        'detail': file.name,
+                        })
             result[file.id] = data
         if logs:
-            with without_check_access():
-                Log.save(logs)
+            # Reads run in read-only transactions (PostgreSQL): the log is
+            # written in a transaction of its own, kept even if the read
+            # fails later, as ir.avatar does for its cache
+            with Transaction().new_transaction(), without_check_access():
+                Log.create(logs)
         return result
 
 
@@ -349,3 +390,196 @@ class AccessLog(ModelSQL, ModelView):
             mode, logs, values=values, external=external)
         if mode in {'write', 'delete'}:
             raise ArchiveError(gettext('office_admin.msg_access_log_readonly'))
+
+
+class Borrow(DeadlineMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
+    "Borrowing of an archive (档案借阅)"
+    __name__ = 'office.archive.borrow'
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    archive = fields.Many2One(
+        'office.archive', "Archive", required=True, states=_states,
+        domain=[('state', '=', 'archived')])
+    borrower = fields.Many2One(
+        'company.employee', "Borrower", required=True, states=_states)
+    department = fields.Many2One(
+        'office.department', "Department", required=True, states=_states)
+    purpose = fields.Text("Purpose", required=True, states=_states)
+    medium = fields.Selection([
+            ('paper', "Paper"),
+            ('electronic', "Electronic"),
+            ], "Medium", required=True, states=_states)
+    return_date = fields.Date(
+        "Return Date", required=True, states=_states)
+    lent_at = fields.DateTime("Lent At", readonly=True)
+    access_until = fields.DateTime(
+        "Access Until", readonly=True,
+        help="An electronic loan gives access until then, by itself.")
+    returned_at = fields.DateTime("Returned At", readonly=True)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "Submitted"),
+            ('approved', "Approved"),
+            ('lent', "Lent"),
+            ('returned', "Returned"),
+            ('rejected', "Rejected"),
+            ('cancelled', "Cancelled"),
+            ], "State", readonly=True, required=True, sort=False)
+
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.archive, Index.Range()),
+                (t.state, Index.Equality())))
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('submitted', 'draft'),
+            ('approved', 'lent'),
+            ('lent', 'returned'),
+            ('draft', 'cancelled'),
+            ('approved', 'cancelled'),
+            }
+        cls._buttons.update({
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'lend': {
+                    'invisible': Eval('state') != 'approved',
+                    'depends': ['state'],
+                    },
+                'return_': {
+                    'invisible': Eval('state') != 'lent',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(['draft', 'approved']),
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_medium(cls):
+        return 'electronic'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_borrower(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_department(cls):
+        from .common import context_department
+        return context_department()
+
+    def approval_requester_employee(self):
+        return self.borrower
+
+    @classmethod
+    def validate_fields(cls, borrows, field_names):
+        super().validate_fields(borrows, field_names)
+        if 'return_date' in field_names:
+            cls.check_deadline_future(
+                [b for b in borrows if b.state == 'draft'], 'return_date')
+
+    @classmethod
+    def check_available(cls, borrows):
+        for borrow in borrows:
+            others = cls.search([
+                    ('archive', '=', borrow.archive.id),
+                    ('id', '!=', borrow.id),
+                    ('state', 'in', ['submitted', 'approved', 'lent']),
+                    ('medium', '=', 'paper'),
+                    ], limit=1)
+            if borrow.medium == 'paper' and others:
+                raise ArchiveError(gettext(
+                        'office_admin.msg_borrow_already_lent',
+                        archive=borrow.archive.rec_name))
+
+    @classmethod
+    def _deadline_open_domain(cls):
+        return [('state', '=', 'lent')]
+
+    def deadline_owners(self):
+        User = Pool().get('res.user')
+        return list(User.users_of_employees([self.borrower]).values())
+
+    def deadline_department(self):
+        return self.department
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, borrows):
+        cls.check_deadline_future(borrows, 'return_date')
+        with without_check_access():
+            cls.check_available(borrows)
+        cls.write(borrows, {'state': 'submitted'})
+        cls.approval_submit(borrows)
+
+    @classmethod
+    @Workflow.transition('approved')
+    def _approval_on_approved(cls, borrows):
+        pass
+
+    @classmethod
+    @Workflow.transition('rejected')
+    def _approval_on_rejected(cls, borrows):
+        pass
+
+    @classmethod
+    @Workflow.transition('draft')
+    def _approval_on_returned(cls, borrows):
+        pass
+
+    @classmethod
+    @Workflow.transition('draft')
+    def _approval_on_withdrawn(cls, borrows):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('lent')
+    def lend(cls, borrows):
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        now = calendar_.utcnow()
+        for borrow in borrows:
+            calendar = Calendar.get_calendar(borrow.company)
+            end = calendar.end_of_working_day(
+                calendar.next_working_day(borrow.return_date), borrow.company)
+            borrow.lent_at = now
+            borrow.deadline = end
+            borrow.escalation_level = 0
+            borrow.access_until = end if borrow.medium == 'electronic' \
+                else None
+        cls.save(borrows)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('returned')
+    def return_(cls, borrows):
+        cls.write(borrows, {
+                'returned_at': calendar_.utcnow(),
+                'access_until': None,
+                })
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, borrows):
+        pass
