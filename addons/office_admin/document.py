@@ -11,6 +11,8 @@ from trytond.model import (
     Workflow, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.report import Report
+from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
 
 from . import calendar_
@@ -560,3 +562,81 @@ class Outgoing(DocumentMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
     @Workflow.transition('draft')
     def draft(cls, documents):
         pass
+
+
+class RegisterReport(Report):
+    "Registers (收文登记簿 / 发文登记簿) and the archive catalogue (档案目录)"
+    __slots__ = ()
+
+    @classmethod
+    def _columns(cls, model):
+        if model == 'office.document.incoming':
+            return ['number', 'received', 'sender', 'sender_number', 'title',
+                'secrecy', 'urgency', 'state']
+        if model == 'office.document.outgoing':
+            return ['number', 'type', 'title', 'drafter', 'department',
+                'secrecy', 'signed_by', 'issued_at', 'state']
+        return ['code', 'title', 'year', 'department', 'type', 'secrecy',
+            'retention', 'room', 'cabinet', 'box', 'state']
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Model = pool.get('ir.model')
+        context = super().get_context(records, header, data)
+        model = records[0].__name__ if records else data.get('model')
+        names = cls._columns(model)
+        Record = pool.get(model)
+        fields_ = Record.fields_get(names)
+        context['title'] = Model.get_name(model)
+        context['columns'] = [fields_[n]['string'] for n in names]
+
+        def text(record, name):
+            value = getattr(record, name)
+            field = fields_[name]
+            if field['type'] == 'selection':
+                return dict(field['selection']).get(value, '')
+            if hasattr(value, 'rec_name'):
+                return value.rec_name
+            return '' if value is None else str(value)
+        context['rows'] = [[text(r, n) for n in names] for r in records]
+        return context
+
+
+class IncomingRegister(RegisterReport):
+    __name__ = 'office.document.incoming.register'
+
+
+class OutgoingRegister(RegisterReport):
+    __name__ = 'office.document.outgoing.register'
+
+
+class ArchiveCatalogue(RegisterReport):
+    __name__ = 'office.archive.catalogue'
+
+
+class OutgoingFormReport(Report):
+    "The approval form (发文稿纸) and the front page of the issued document"
+    __name__ = 'office.document.outgoing.form'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Outgoing = pool.get('office.document.outgoing')
+        Calendar = pool.get('office.calendar')
+        context = super().get_context(records, header, data)
+        selections = Outgoing.fields_get(['secrecy', 'urgency'])
+        context['secrecy'] = lambda d: dict(
+            selections['secrecy']['selection'])[d.secrecy]
+        context['urgency'] = lambda d: dict(
+            selections['urgency']['selection'])[d.urgency]
+        context['company'] = lambda d: d.company.rec_name
+        timezone = Calendar.get_timezone()
+        context['when'] = lambda v: v.replace(tzinfo=tz.UTC).astimezone(
+            timezone).strftime('%Y-%m-%d %H:%M') if v else ''
+        context['labels'] = {
+            key: gettext('office_admin.msg_outgoing_form_%s' % key)
+            for key in ['form', 'number', 'secrecy', 'urgency', 'type',
+                'title', 'main', 'copy', 'drafter', 'department', 'tier',
+                'reviewer', 'opinion', 'date', 'agree']}
+        return context
