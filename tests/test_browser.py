@@ -199,3 +199,80 @@ def test_book_room_from_calendar_view(server, browser):
     shot(browser, 'browser-5-booked')
     assert meeting['room'] == room_id
     assert meeting['start'].weekday() == 2  # Wednesday
+
+
+def test_register_and_distribute_incoming(server, browser):
+    "The office clerk registers an incoming letter and distributes it"
+    login(browser, server, 'clerk')
+    for label in ["Office", "Documents", "Incoming Documents"]:
+        entry = visible(browser, f'//*[normalize-space(text())="{label}"]')
+        ActionChains(browser).double_click(entry).perform()
+        time.sleep(0.5)
+    new = visible(browser, '//button[@title="New"]', 30)
+    new.click()
+
+    def displayed_input(name):
+        def find(driver):
+            inputs = [i for i in driver.find_elements(
+                    By.XPATH, f'//input[@name="{name}"]') if i.is_displayed()]
+            return inputs[0] if inputs else False
+        element = wait(browser, find, 30)
+        element.click()
+        return element
+
+    displayed_input('title').send_keys("关于浏览器测试的来函")
+    displayed_input('sender').send_keys("测试单位")
+    doc_type = displayed_input('type')
+    doc_type.send_keys("Letter")
+    doc_type.send_keys(Keys.TAB)
+    time.sleep(1.5)
+    try:
+        row = visible(browser, '//div[contains(@class, "modal")]'
+            '//td[contains(normalize-space(.), "Letter")]', 5)
+        ActionChains(browser).double_click(row).perform()
+        time.sleep(1)
+    except Exception:
+        pass
+    browser.find_element(By.XPATH, '//button[@title="Save"]').click()
+    admin = server.client('office_head')
+
+    def registered(driver):
+        ids = admin.search('office.document.incoming', [
+                ('title', '=', "关于浏览器测试的来函")])
+        return ids[0] if ids else False
+    document_id = wait(browser, registered, 30)
+    number, = [d['number'] for d in admin.read(
+            'office.document.incoming', [document_id], ['number'])]
+    assert number.startswith('收〔')
+    shot(browser, 'browser-6-incoming-registered')
+
+    distribute = visible(browser,
+        '//button[contains(normalize-space(.), "Distribute")]')
+    ActionChains(browser).move_to_element(distribute).click(
+        distribute).perform()
+    users = visible(browser, '//div[contains(@class, "modal")]'
+        '//input[@type="text" or @type="search"]', 20)
+    users.send_keys("fin1")
+    # Pick the user from the completion list
+    choice = visible(browser, '//div[contains(@class, "modal")]'
+        '//*[contains(@class, "dropdown-menu")]'
+        '//*[normalize-space(text())="赵强"]', 20)
+    choice.click()
+    time.sleep(1)
+    shot(browser, 'browser-7-distribute')
+    ok = [b for b in browser.find_elements(By.XPATH,
+            '//div[contains(@class, "modal")]'
+            '//button[contains(normalize-space(.), "Distribute")]')
+        if b.is_displayed()]
+    ok[-1].click()
+
+    def distributed(driver):
+        lines = admin.search('office.distribution', [
+                ('res_model', '=', 'office.document.incoming'),
+                ('res_id', '=', document_id)])
+        return lines or False
+    wait(browser, distributed, 30)
+    shot(browser, 'browser-8-distributed')
+    fin1 = server.client('fin1')
+    assert fin1.search('office.document.incoming',
+        [('id', '=', document_id)]) == [document_id]
