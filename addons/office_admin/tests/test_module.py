@@ -17,6 +17,7 @@ PLACEHOLDER = re.compile(r'%\((\w+)\)s')
 class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
     "Test Office Admin module"
     module = 'office_admin'
+    extras = ['document_incoming']
 
     @property
     def _skip_company_rule(self):
