@@ -15,7 +15,8 @@ from sql import Null
 
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, fields, sequence_ordered)
+    DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
+    sequence_ordered)
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
@@ -619,6 +620,9 @@ class ApprovalRequest(mine_mixin('requester'), ModelSQL, ModelView):
         for model, model_requests in by_model.items():
             Model = pool.get(model)
             records = Model.browse([r.res_id for r in model_requests])
+            if state in Model._approval_transitions:
+                Model._approval_transition(
+                    records, Model._approval_transitions[state])
             getattr(Model, '_approval_on_%s' % state)(records)
             for request, record in zip(model_requests, records):
                 Notification.send(
@@ -892,6 +896,16 @@ class ApprovalMixin:
 
     def approval_requester_employee(self):
         return getattr(self, 'requester', None)
+
+    # The workflow state each outcome moves the record to (Workflow models)
+    _approval_transitions = {}
+
+    @classmethod
+    def _approval_transition(cls, records, state):
+        @Workflow.transition(state)
+        def move(cls, records):
+            pass
+        move(cls, records)
 
     @classmethod
     def _approval_on_approved(cls, records):

@@ -395,6 +395,12 @@ class AccessLog(ModelSQL, ModelView):
 class Borrow(DeadlineMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
     "Borrowing of an archive (档案借阅)"
     __name__ = 'office.archive.borrow'
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'rejected',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
     _states = {'readonly': Eval('state') != 'draft'}
 
     company = fields.Many2One(
@@ -530,26 +536,6 @@ class Borrow(DeadlineMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
             cls.check_available(borrows)
         cls.write(borrows, {'state': 'submitted'})
         cls.approval_submit(borrows)
-
-    @classmethod
-    @Workflow.transition('approved')
-    def _approval_on_approved(cls, borrows):
-        pass
-
-    @classmethod
-    @Workflow.transition('rejected')
-    def _approval_on_rejected(cls, borrows):
-        pass
-
-    @classmethod
-    @Workflow.transition('draft')
-    def _approval_on_returned(cls, borrows):
-        pass
-
-    @classmethod
-    @Workflow.transition('draft')
-    def _approval_on_withdrawn(cls, borrows):
-        pass
 
     @classmethod
     @ModelView.button

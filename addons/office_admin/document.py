@@ -384,6 +384,12 @@ class IncomingHandler(ModelSQL):
 class Outgoing(DocumentMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
     "Outgoing document (发文)"
     __name__ = 'office.document.outgoing'
+    _approval_transitions = {
+        'approved': 'signed',
+        'rejected': 'draft',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
     _states = {'readonly': Eval('state') != 'draft'}
 
     type = fields.Many2One(
@@ -486,7 +492,6 @@ class Outgoing(DocumentMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
         cls.approval_submit(documents)
 
     @classmethod
-    @Workflow.transition('signed')
     def _approval_on_approved(cls, documents):
         "The last tier of the rule is the signature (签发)"
         pool = Pool()
@@ -501,21 +506,6 @@ class Outgoing(DocumentMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
             document.signed_by = steps[0].acted_by if steps else None
             document.signed_at = now
         cls.save(documents)
-
-    @classmethod
-    @Workflow.transition('draft')
-    def _approval_on_rejected(cls, documents):
-        pass
-
-    @classmethod
-    @Workflow.transition('draft')
-    def _approval_on_returned(cls, documents):
-        pass
-
-    @classmethod
-    @Workflow.transition('draft')
-    def _approval_on_withdrawn(cls, documents):
-        pass
 
     @classmethod
     @ModelView.button

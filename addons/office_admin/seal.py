@@ -54,6 +54,12 @@ class SealRequest(
         ModelSQL, ModelView):
     __name__ = 'office.seal.request'
     _rec_name = 'number'
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'rejected',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
     _states = {
         'readonly': Eval('state') != 'draft',
         }
@@ -312,7 +318,6 @@ class SealRequest(
         cls.approval_submit(requests)
 
     @classmethod
-    @Workflow.transition('approved')
     def _approval_on_approved(cls, requests):
         pool = Pool()
         Notification = pool.get('office.notification')
@@ -323,21 +328,6 @@ class SealRequest(
             Notification.send(
                 [request], keepers, 'office_admin.msg_seal_request_to_use',
                 key='to-use-%s' % request.id)
-
-    @classmethod
-    @Workflow.transition('rejected')
-    def _approval_on_rejected(cls, requests):
-        pass
-
-    @classmethod
-    @Workflow.transition('draft')
-    def _approval_on_returned(cls, requests):
-        pass
-
-    @classmethod
-    @Workflow.transition('draft')
-    def _approval_on_withdrawn(cls, requests):
-        pass
 
     @classmethod
     @ModelView.button
