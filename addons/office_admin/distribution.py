@@ -21,6 +21,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from . import calendar_
 from .common import mine_mixin
 from .exceptions import DistributionError
+from .secrecy import secrecy_rank
 
 
 class Distribution(mine_mixin('user'), ModelSQL, ModelView):
@@ -191,17 +192,22 @@ class DistributionMixin:
         Notification = pool.get('office.notification')
         now = calendar_.utcnow()
         sender = Transaction().user
-        users = [u for u in {int(u): u for u in users if u}.values()]
+        User = pool.get('res.user')
+        users = User.browse([int(u) for u in {int(u) for u in users if u}])
         new = []
         with without_check_access():
             for record in records:
+                # Nobody is sent (nor reminded of) what his clearance hides
+                rank = getattr(record, 'secrecy_rank', None) or 0
+                cleared = [u for u in users
+                    if secrecy_rank(u.clearance) >= rank]
                 existing = {l.user.id for l in Line.search([
                             ('res_model', '=', cls.__name__),
                             ('res_id', '=', record.id),
                             ])}
                 lines = [Line(resource=record, res_model=cls.__name__,
                         res_id=record.id, user=u, distributed_by=sender,
-                        distributed_at=now) for u in users
+                        distributed_at=now) for u in cleared
                     if int(u) not in existing]
                 Line.save(lines)
                 new.extend(lines)
