@@ -1,6 +1,7 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction, check_access
 
 
 class Rule(metaclass=PoolMeta):
@@ -53,3 +54,20 @@ class Cron(metaclass=PoolMeta):
                 ('office.distribution|remind_unread',
                     "Office: Remind Unread Distributions"),
                 ])
+
+
+class ChatChannel(metaclass=PoolMeta):
+    __name__ = 'ir.chat.channel'
+
+    @classmethod
+    def check_access(cls, resource):
+        """Tryton checks only the model access of a chat; office records
+        also check their record rules (secrecy, recipients), so that their
+        conversation never shows what the record hides."""
+        super().check_access(resource)
+        pool = Pool()
+        model, id_ = str(resource).split(',')
+        if model.startswith('office.') and Transaction().user:
+            Model = pool.get(model)
+            with check_access():
+                Model.read([int(id_)], ['id'])
