@@ -26,16 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import pgcluster  # noqa: E402
-from serverkit import start_server  # noqa: E402
+from serverkit import percentile, start_server  # noqa: E402
 
 SEAL_REQUEST = 'office.seal.request'
-
-
-def percentile(values, p):
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    f, c = int(k), min(int(k) + 1, len(values) - 1)
-    return values[f] + (values[c] - values[f]) * (k - f)
 
 
 def timed(call):

@@ -26,14 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import pgcluster  # noqa: E402
 from rpc import RPCError  # noqa: E402
-from serverkit import start_server  # noqa: E402
-
-
-def percentile(values, p):
-    values = sorted(values)
-    k = (len(values) - 1) * p / 100
-    f, c = int(k), min(int(k) + 1, len(values) - 1)
-    return values[f] + (values[c] - values[f]) * (k - f)
+from serverkit import percentile, start_server  # noqa: E402
 
 
 def load(server, rooms, bookings):

@@ -20,6 +20,14 @@ DATABASE = 'office_it'
 ADMIN_PASSWORD = 'admin-Pass-2026'
 
 
+def percentile(values, p):
+    "The p-th percentile of values, linearly interpolated (benchmarks)"
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    f, c = int(k), min(int(k) + 1, len(values) - 1)
+    return values[f] + (values[c] - values[f]) * (k - f)
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))

@@ -605,7 +605,7 @@ class ApprovalRequest(mine_mixin('requester'), ModelSQL, ModelView):
         return []
 
     @classmethod
-    def finish(cls, requests, state):
+    def finish(cls, requests, state, hooks=True):
         pool = Pool()
         Notification = pool.get('office.notification')
         now = _now()
@@ -620,10 +620,11 @@ class ApprovalRequest(mine_mixin('requester'), ModelSQL, ModelView):
         for model, model_requests in by_model.items():
             Model = pool.get(model)
             records = Model.browse([r.res_id for r in model_requests])
-            if state in Model._approval_transitions:
-                Model._approval_transition(
-                    records, Model._approval_transitions[state])
-            getattr(Model, '_approval_on_%s' % state)(records)
+            if hooks:
+                if state in Model._approval_transitions:
+                    Model._approval_transition(
+                        records, Model._approval_transitions[state])
+                getattr(Model, '_approval_on_%s' % state)(records)
             for request, record in zip(model_requests, records):
                 Notification.send(
                     [record], [request.requester],
@@ -1191,6 +1192,22 @@ class ApprovalMixin:
                             record=record.rec_name))
                 Step.close(request.pending_steps(), 'cancelled')
                 request.__class__.finish([request], 'withdrawn')
+
+    @classmethod
+    def approval_abandon(cls, records):
+        """Close the pending approvals of records their own workflow
+        cancels: steps no longer needed, requests withdrawn (timed and
+        notified as usual) without calling the records' outcome hooks"""
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        Step = pool.get('office.approval.step')
+        with without_check_access():
+            requests = [r for r in cls._last_requests(records).values()
+                if r.state == 'pending']
+            for request in requests:
+                Step.close(request.pending_steps(), 'cancelled')
+            if requests:
+                Request.finish(requests, 'withdrawn', hooks=False)
 
     @classmethod
     def approval_remind_records(cls, records):

@@ -654,15 +654,7 @@ class Meeting(
         confirmed = [m for m in meetings if m.state == 'confirmed']
         requested = [m for m in meetings if m.state == 'requested']
         if requested:
-            with without_check_access():
-                for meeting in requested:
-                    request = cls._last_requests([meeting]).get(meeting.id)
-                    if request and request.state == 'pending':
-                        Step = pool.get('office.approval.step')
-                        Step.close(request.pending_steps(), 'cancelled')
-                        request.state = 'withdrawn'
-                        request.closed_at = calendar_.utcnow()
-                        request.save()
+            cls.approval_abandon(requested)
         cls._sync_equipment(meetings, state='cancelled')
         tasks = [m.check_task for m in meetings
             if m.check_task and m.check_task.state == 'open']
