@@ -12,6 +12,7 @@ from conftest import ARTIFACTS, password
 
 selenium = pytest.importorskip('selenium')
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402,E501
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -67,6 +68,35 @@ def wait(driver, condition, timeout=30):
 def visible(driver, xpath, timeout=30):
     return wait(driver, EC.visibility_of_element_located(
             (By.XPATH, xpath)), timeout)
+
+
+def displayed_input(driver, name, timeout=30):
+    """Return the displayed input named name, once it takes a click (sao
+    re-renders forms while it loads them: an input found too early may be
+    replaced before it is typed into)"""
+    def find(driver):
+        for element in driver.find_elements(
+                By.XPATH, f'//input[@name="{name}"]'):
+            try:
+                if element.is_displayed() and element.is_enabled():
+                    element.click()
+                    return element
+            except WebDriverException:
+                continue
+        return False
+    return wait(driver, find, timeout)
+
+
+def type_into(driver, name, *keys, timeout=30):
+    "Type keys into the displayed input named name, retrying while sao renders"
+    def typed(driver):
+        try:
+            displayed_input(driver, name, 5).send_keys(*keys)
+            return True
+        except WebDriverException:
+            return False
+    wait(driver, typed, timeout)
+    return displayed_input(driver, name, timeout)
 
 
 def login(driver, server, login_name):
@@ -152,19 +182,10 @@ def test_book_room_from_calendar_view(server, browser):
         - slot.location['x'] - slot.size['width'] // 2)
     ActionChains(browser).move_to_element_with_offset(slot, x, 0).click(
         ).perform()
-    def displayed_input(name):
-        def find(driver):
-            inputs = [i for i in driver.find_elements(
-                    By.XPATH, f'//input[@name="{name}"]') if i.is_displayed()]
-            return inputs[0] if inputs else False
-        element = wait(browser, find, 30)
-        element.click()
-        return element
-    topic = displayed_input('topic')
+    displayed_input(browser, 'topic')
     shot(browser, 'browser-4-new-meeting')
-    topic.send_keys("浏览器预订测试")
-    room = displayed_input('room')
-    room.send_keys("浏览器测试")
+    type_into(browser, 'topic', "浏览器预订测试")
+    room = type_into(browser, 'room', "浏览器测试")
     room.send_keys(Keys.TAB)
     time.sleep(1.5)
     # sao asks which room when the text is not a whole name
@@ -211,19 +232,10 @@ def test_register_and_distribute_incoming(server, browser):
     new = visible(browser, '//button[@title="New"]', 30)
     new.click()
 
-    def displayed_input(name):
-        def find(driver):
-            inputs = [i for i in driver.find_elements(
-                    By.XPATH, f'//input[@name="{name}"]') if i.is_displayed()]
-            return inputs[0] if inputs else False
-        element = wait(browser, find, 30)
-        element.click()
-        return element
 
-    displayed_input('title').send_keys("关于浏览器测试的来函")
-    displayed_input('sender').send_keys("测试单位")
-    doc_type = displayed_input('type')
-    doc_type.send_keys("Letter")
+    type_into(browser, 'title', "关于浏览器测试的来函")
+    type_into(browser, 'sender', "测试单位")
+    doc_type = type_into(browser, 'type', "Letter")
     doc_type.send_keys(Keys.TAB)
     time.sleep(1.5)
     try:

@@ -3,7 +3,7 @@
 from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pool import Pool
-from trytond.pyson import Id
+from trytond.pyson import Eval, Id
 
 from .exceptions import SealRequestError
 
@@ -25,9 +25,92 @@ class Configuration(ModelSingleton, ModelSQL, ModelView):
                 ('meeting_reminder_minutes', '>', 0)]],
         help="How long before a meeting its attendees are reminded.")
 
+    # ---- Office supplies -------------------------------------------------
+    supply_warehouse = fields.Many2One(
+        'stock.location', "Supply Warehouse",
+        domain=[('type', '=', 'warehouse')],
+        help="The office-supply store: requisitions are issued from its "
+        "storage location and its order points replenish it.")
+    supply_category = fields.Many2One(
+        'product.category', "Supply Category",
+        help="Only products in this category (or below it) are office "
+        "supplies.")
+    supply_consumption_parent = fields.Many2One(
+        'stock.location', "Consumption Locations",
+        domain=[('type', '=', 'production')],
+        help="The production location under which each department's consumption "
+        "location is created.")
+    supply_requisition_sequence = fields.Many2One(
+        'ir.sequence', "Requisition Sequence",
+        domain=[
+            ('sequence_type', '=',
+                Id('office_admin', 'sequence_type_supply_requisition')),
+            ],
+        help="Numbers requisitions when they are submitted.")
+    supply_approval_threshold = fields.Numeric(
+        "Office Approval Above", digits=(16, 2),
+        domain=[['OR',
+                ('supply_approval_threshold', '=', None),
+                ('supply_approval_threshold', '>=', 0)]],
+        help="Requisitions worth more than this amount are also approved "
+        "by an Office Administrator after the department head.")
+    supply_plan_due_day = fields.Integer(
+        "Plans Due On Day",
+        domain=[('supply_plan_due_day', '>=', 1),
+            ('supply_plan_due_day', '<=', 28)],
+        help="Monthly demand plans are due on this day of the month.")
+    supply_plan_due_rule = fields.Selection([
+            ('calendar', "Calendar Day"),
+            ('next_working', "Next Working Day When Not Working"),
+            ('working', "Nth Working Day of the Month"),
+            ], "Due Day Rule", required=True, sort=False,
+        help="Calendar day: exactly that day. Next working day: postponed "
+        "to the next working day when that day is a weekend or holiday. "
+        "Nth working day: counted in working days from the 1st.")
+    supply_plan_remind_day = fields.Integer(
+        "Remind From Day",
+        domain=[('supply_plan_remind_day', '>=', 1),
+            ('supply_plan_remind_day', '<=', Eval(
+                    'supply_plan_due_day', 28))],
+        help="Departments without a submitted plan are reminded every "
+        "day from this day of the month until the plan is submitted.")
+    supply_stocktake_months = fields.Integer(
+        "Stocktake Every (months)",
+        domain=[['OR',
+                ('supply_stocktake_months', '=', None),
+                ('supply_stocktake_months', '>', 0)]],
+        help="A draft stocktake of the store is prepared when the last one "
+        "is older than this. Empty for none.")
+
     @classmethod
     def default_meeting_reminder_minutes(cls):
         return 30
+
+    @classmethod
+    def default_supply_plan_due_day(cls):
+        return 5
+
+    @classmethod
+    def default_supply_plan_due_rule(cls):
+        return 'next_working'
+
+    @classmethod
+    def default_supply_plan_remind_day(cls):
+        return 1
+
+    @classmethod
+    def default_supply_stocktake_months(cls):
+        return 3
+
+    @classmethod
+    def default_supply_requisition_sequence(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        try:
+            return ModelData.get_id(
+                'office_admin', 'sequence_supply_requisition')
+        except KeyError:
+            return None
 
     @classmethod
     def default_seal_request_sequence(cls):

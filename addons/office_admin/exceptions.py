@@ -50,3 +50,15 @@ class DocumentError(UserError):
 
 class ArchiveError(UserError):
     pass
+
+
+class SupplyError(UserError):
+    pass
+
+
+class SupplyWarning(UserWarning):
+    pass
+
+
+class SupplyValidationError(ValidationError):
+    pass

@@ -6,7 +6,8 @@ from proteus import Model
 from proteus.config import get_config
 from trytond.modules.company.tests.tools import get_company
 
-__all__ = ['setup_office', 'get_user', 'start_smtp', 'GROUPS', 'ORGANISATION']
+__all__ = ['setup_office', 'setup_supplies', 'get_user', 'start_smtp',
+    'GROUPS', 'ORGANISATION', 'SUPPLIES']
 
 GROUPS = {
     'admin': "Office Administrator",
@@ -133,6 +134,102 @@ def setup_office(config=None, organisation=None, timezone='Asia/Shanghai',
     del tier
     rule.save()
     return departments
+
+
+# code, name, unit, cost, stock, order point (min, target) or None
+SUPPLIES = [
+    ('A4', "A4复印纸（箱）", 'u', '120.00', 20, (5, 30)),
+    ('PEN', "中性笔", 'u', '2.50', 200, (50, 300)),
+    ('FOLDER', "文件夹", 'u', '5.00', 100, (20, 150)),
+    ('STAPLER', "订书机", 'u', '25.00', 10, (3, 15)),
+    ('TONER', "硒鼓", 'u', '450.00', 4, (2, 8)),
+    ('NOTE', "笔记本", 'u', '8.00', 60, None),
+    ]
+
+
+def setup_supplies(config=None, supplies=None, threshold='1000'):
+    """Set up office supplies on Tryton stock: the category, the store (a
+    warehouse), products with their cost and stock, order points on the
+    store, the consumption location of every department, and stock rights
+    for the office staff"""
+    import datetime as dt
+    from decimal import Decimal
+    if config is None:
+        config = get_config()
+    Category = Model.get('product.category', config=config)
+    Config = Model.get('office.configuration', config=config)
+    Group = Model.get('res.group', config=config)
+    Location = Model.get('stock.location', config=config)
+    ModelData = Model.get('ir.model.data', config=config)
+    OrderPoint = Model.get('stock.order_point', config=config)
+    Template = Model.get('product.template', config=config)
+    Uom = Model.get('product.uom', config=config)
+    User = Model.get('res.user', config=config)
+    supplies = SUPPLIES if supplies is None else supplies
+
+    category = Category(name="办公用品")
+    category.save()
+    storage = Location(name="办公用品库位", code='OS-STO', type='storage')
+    storage.save()
+    input_ = Location(name="办公用品收货", code='OS-IN', type='storage')
+    input_.save()
+    output = Location(name="办公用品发货", code='OS-OUT', type='storage')
+    output.save()
+    lost_found, = Location.find([('type', '=', 'lost_found')], limit=1)
+    store = Location(name="办公用品库", code='OS', type='warehouse',
+        storage_location=storage, input_location=input_,
+        output_location=output, lost_found_location=lost_found)
+    store.save()
+    for location in [storage, input_, output]:
+        location.parent = store
+        location.save()
+
+    configuration = Config(1)
+    configuration.supply_warehouse = store
+    configuration.supply_category = category
+    configuration.supply_approval_threshold = Decimal(threshold)
+    configuration.save()
+    configuration.click('supply_setup_locations')
+
+    unit, = Uom.find([('name', '=', 'Unit')])
+    products = {}
+    for code, name, _, cost, _, _ in supplies:
+        template = Template(name=name, type='goods', default_uom=unit,
+            list_price=Decimal(cost), purchasable=True)
+        template.categories.append(Category(category.id))
+        template.code = code
+        template.save()
+        product, = template.products
+        product.cost_price = Decimal(cost)
+        product.save()
+        products[code] = product
+    # The opening stock: a stocktake of the store a season ago
+    Inventory = Model.get('stock.inventory', config=config)
+    inventory = Inventory(location=storage,
+        date=dt.date.today() - dt.timedelta(days=120))
+    for code, _, _, _, quantity, _ in supplies:
+        if quantity:
+            line = inventory.lines.new()
+            line.product = products[code]
+            line.quantity = quantity
+    inventory.click('confirm')
+    for code, _, _, _, _, point in supplies:
+        if point:
+            OrderPoint(type='purchase', product=products[code],
+                location=store, min_quantity=point[0],
+                target_quantity=point[1]).save()
+
+    def group(module, fs_id):
+        return Group(ModelData.get_id(module, fs_id, config.context))
+    extra = [group('stock', 'group_stock'),
+        group('purchase_request', 'group_purchase_request')]
+    office = Group.find([('name', 'in', [GROUPS['staff'], GROUPS['admin']])])
+    for user in User.find([('groups', 'in', [g.id for g in office])]):
+        for g in extra:
+            if g not in user.groups:
+                user.groups.append(Group(g.id))
+        user.save()
+    return products
 
 
 class SMTPSink:

@@ -1,0 +1,519 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Office supplies (办公用品) on Tryton's stock: the store, the department
+consumption locations, yearly budgets, the consumption ledger, the reasons of
+the purchase requests the order points generate and the store's stocktakes.
+
+Requisitions live in supply_requisition.py, monthly demand plans and their
+consolidation into purchase requests in supply_plan.py."""
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from sql import Null
+from sql.aggregate import Min, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import Extract
+
+from trytond.i18n import gettext
+from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
+
+from . import calendar_
+from .exceptions import SupplyError, SupplyValidationError
+
+
+def local_today(company=None):
+    "Return today's date in the company's timezone (the office clock)"
+    Calendar = Pool().get('office.calendar')
+    timezone = Calendar.get_timezone(company)
+    return calendar_.utcnow().replace(tzinfo=dt.timezone.utc).astimezone(
+        timezone).date()
+
+
+def supply_config():
+    """Return the office configuration, checked to be set up for office
+    supplies"""
+    Config = Pool().get('office.configuration')
+    config = Config(1)
+    if not config.supply_warehouse or not config.supply_category:
+        raise SupplyError(gettext('office_admin.msg_supply_not_configured'))
+    return config
+
+
+def supply_storage():
+    "Return the storage location of the office-supply store"
+    config = supply_config()
+    storage = config.supply_warehouse.storage_location
+    if not storage:
+        raise SupplyError(gettext('office_admin.msg_supply_not_configured'))
+    return storage
+
+
+def check_office_supplies(products, record_name):
+    "Raise when one of products is not in the office-supply category"
+    pool = Pool()
+    Product = pool.get('product.product')
+    config = supply_config()
+    products = {p for p in products if p}
+    if not products:
+        return
+    with without_check_access():
+        ok = set()
+        for sub in grouped_slice(list(products), 200):
+            ok.update(Product.search([
+                        ('id', 'in', [p.id for p in sub]),
+                        ('template.categories_all', '=',
+                            config.supply_category.id),
+                        ('active', 'in', [True, False]),
+                        ], order=[]))
+    for product in sorted(products - ok, key=lambda p: p.id):
+        raise SupplyValidationError(gettext(
+                'office_admin.msg_supply_not_office_supply',
+                product=product.rec_name, record=record_name))
+
+
+def product_costs(products, company=None):
+    "Return {product id: unit cost} in the company's currency"
+    pool = Pool()
+    Product = pool.get('product.product')
+    company_id = company.id if company else (
+        Transaction().context.get('company'))
+    costs = {}
+    with Transaction().set_context(company=company_id), \
+            without_check_access():
+        for product in Product.browse([p.id for p in products if p]):
+            cost = product.cost_price or product.list_price or Decimal(0)
+            costs[product.id] = cost
+    return costs
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'office.configuration'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'supply_setup_locations': {
+                    'icon': 'tryton-launch',
+                    },
+                })
+
+    @classmethod
+    @ModelView.button
+    def supply_setup_locations(cls, configurations):
+        "Create the missing consumption location of every department"
+        pool = Pool()
+        Department = pool.get('office.department')
+        departments = Department.search([('supply_location', '=', None)])
+        Department.create_supply_locations(departments)
+
+
+class Product(metaclass=PoolMeta):
+    __name__ = 'product.product'
+
+    office_supply = fields.Function(
+        fields.Boolean("Office Supply"),
+        'get_office_supply', searcher='search_office_supply')
+
+    @classmethod
+    def get_office_supply(cls, products, name):
+        Config = Pool().get('office.configuration')
+        category = Config(1).supply_category
+        ids = set()
+        if category:
+            with without_check_access():
+                for sub in grouped_slice(products, 200):
+                    ids.update(p.id for p in cls.search([
+                                ('id', 'in', [p.id for p in sub]),
+                                ('template.categories_all', '=', category.id),
+                                ('active', 'in', [True, False]),
+                                ], order=[]))
+        return {p.id: p.id in ids for p in products}
+
+    @classmethod
+    def search_office_supply(cls, name, clause):
+        Config = Pool().get('office.configuration')
+        category = Config(1).supply_category
+        _, operator, value = clause[:3]
+        positive = (operator == '=') == bool(value)
+        if not category:
+            return [('id', '=', -1)] if positive else []
+        clause = ('template.categories_all', '=', category.id)
+        if positive:
+            return [clause]
+        return [('id', 'not in', cls.search(
+                    [clause, ('active', 'in', [True, False])],
+                    order=[], query=True))]
+
+    @classmethod
+    def search_domain(cls, domain, active_test=None, tables=None):
+        # The product fields of requisitions and plans search with this
+        # context: only office supplies are proposed
+        if Transaction().context.get('office_supply'):
+            domain = [domain, ('office_supply', '=', True)]
+        return super().search_domain(
+            domain, active_test=active_test, tables=tables)
+
+
+class Department(metaclass=PoolMeta):
+    __name__ = 'office.department'
+
+    supply_location = fields.Many2One(
+        'stock.location', "Supply Consumption Location",
+        domain=[('type', '=', 'production')],
+        ondelete='RESTRICT',
+        help="Where the office supplies issued to the department go; "
+        "the consumption ledger counts what reaches it.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('supply_location_unique', Unique(t, t.supply_location),
+                'office_admin.msg_supply_location_unique'),
+            ]
+
+    @classmethod
+    def create_supply_locations(cls, departments):
+        """Give each department without one a consumption location under the
+        configured parent; idempotent"""
+        pool = Pool()
+        Config = pool.get('office.configuration')
+        Location = pool.get('stock.location')
+        config = Config(1)
+        departments = [d for d in departments if not d.supply_location]
+        if not departments:
+            return []
+        parent = config.supply_consumption_parent
+        with without_check_access():
+            if not parent:
+                parent = Location(
+                    name=gettext('office_admin.msg_supply_consumption_root'),
+                    code='OA-CONS', type='production')
+                parent.save()
+                config.supply_consumption_parent = parent
+                config.save()
+            locations = Location.create([{
+                        'name': d.name,
+                        'code': 'OA-%s' % d.code,
+                        'type': 'production',
+                        'parent': parent.id,
+                        } for d in departments])
+            for department, location in zip(departments, locations):
+                department.supply_location = location
+            cls.save(departments)
+        return locations
+
+
+class Budget(ModelSQL, ModelView):
+    "A department's yearly office-supply budget"
+    __name__ = 'office.supply.budget'
+
+    company = fields.Many2One('company.company', "Company", required=True)
+    department = fields.Many2One(
+        'office.department', "Department", required=True,
+        domain=[('company', '=', Eval('company', -1))])
+    year = fields.Integer(
+        "Year", required=True,
+        domain=[('year', '>=', 2000), ('year', '<=', 2200)])
+    amount = fields.Numeric(
+        "Amount", digits=(16, 2), required=True,
+        domain=[('amount', '>=', 0)])
+    consumed = fields.Function(
+        fields.Numeric("Consumed", digits=(16, 2)), 'get_usage')
+    committed = fields.Function(
+        fields.Numeric("Committed", digits=(16, 2),
+            help="Requisitions submitted or approved, not yet issued."),
+        'get_usage')
+    remaining = fields.Function(
+        fields.Numeric("Remaining", digits=(16, 2)), 'get_usage')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('department_year_unique', Unique(t, t.department, t.year),
+                'office_admin.msg_supply_budget_unique'),
+            ]
+        cls._order = [('year', 'DESC'), ('department', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_year(cls):
+        return local_today().year
+
+    def get_rec_name(self, name):
+        return '%s %s' % (self.department.rec_name, self.year)
+
+    @classmethod
+    def usage(cls, department, year, exclude=None):
+        """Return (consumed, committed) cost of the department's supplies in
+        the year; exclude: a requisition not to count"""
+        pool = Pool()
+        Ledger = pool.get('office.supply.ledger')
+        Requisition = pool.get('office.supply.requisition')
+        with without_check_access():
+            consumed = sum((l.cost or 0 for l in Ledger.search([
+                            ('department', '=', department.id),
+                            ('year', '=', year),
+                            ])), Decimal(0))
+            committed = Decimal(0)
+            domain = [
+                ('department', '=', department.id),
+                ('state', 'in', ['submitted', 'approved', 'partial']),
+                ('date', '>=', dt.date(year, 1, 1)),
+                ('date', '<=', dt.date(year, 12, 31)),
+                ]
+            if exclude:
+                domain.append(('id', '!=', exclude.id))
+            for requisition in Requisition.search(domain):
+                committed += requisition.pending_amount or 0
+        return consumed, committed
+
+    @classmethod
+    def get_usage(cls, budgets, names):
+        result = {n: {} for n in names}
+        for budget in budgets:
+            consumed, committed = cls.usage(budget.department, budget.year)
+            values = {
+                'consumed': consumed,
+                'committed': committed,
+                'remaining': budget.amount - consumed - committed,
+                }
+            for name in names:
+                result[name][budget.id] = values[name].quantize(
+                    Decimal('0.01'))
+        return result
+
+
+class Ledger(ModelSQL, ModelView):
+    """Office-supply consumption per department, product and month, read
+    from the done stock moves into (and back from) the departments'
+    consumption locations"""
+    __name__ = 'office.supply.ledger'
+
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    department = fields.Many2One(
+        'office.department', "Department", readonly=True)
+    product = fields.Many2One(
+        'product.product', "Product", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    year = fields.Integer("Year", readonly=True)
+    month = fields.Integer("Month", readonly=True)
+    period = fields.Function(fields.Char("Period"), 'get_period')
+    quantity = fields.Float("Quantity", readonly=True)
+    cost = fields.Numeric("Cost", digits=(16, 2), readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [
+            ('year', 'DESC'), ('month', 'DESC'),
+            ('department', 'ASC'), ('product', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Move = pool.get('stock.move')
+        Department = pool.get('office.department')
+        move = Move.__table__()
+        department = Department.__table__()
+        into = move.to_location == department.supply_location
+        sign = Case((into, 1), else_=-1)
+        year = Extract('YEAR', move.effective_date)
+        month = Extract('MONTH', move.effective_date)
+        where = (move.state == 'done') & (department.supply_location != Null)
+        context = Transaction().context
+        if context.get('company'):
+            where &= move.company == context['company']
+        query = move.join(department, condition=into | (
+                move.from_location == department.supply_location))
+        return query.select(
+            Min(move.id).as_('id'),
+            move.company.as_('company'),
+            department.id.as_('department'),
+            move.product.as_('product'),
+            cls.year.sql_cast(year).as_('year'),
+            cls.month.sql_cast(month).as_('month'),
+            cls.quantity.sql_cast(
+                Sum(sign * move.internal_quantity)).as_('quantity'),
+            cls.cost.sql_cast(Sum(
+                    sign * cls.cost.sql_cast(move.internal_quantity)
+                    * Coalesce(move.cost_price, 0))).as_('cost'),
+            where=where,
+            group_by=[move.company, department.id, move.product, year, month])
+
+    def get_period(self, name):
+        if self.year and self.month:
+            return '%04d-%02d' % (self.year, self.month)
+
+
+class PurchaseRequest(metaclass=PoolMeta):
+    __name__ = 'purchase.request'
+
+    office_reason = fields.Function(
+        fields.Text("Why"), 'get_office_reason')
+
+    @classmethod
+    def _get_origin(cls):
+        return super()._get_origin() | {'office.supply.consolidation'}
+
+    @classmethod
+    def get_office_reason(cls, requests, name):
+        result = {}
+        for request in requests:
+            origin = request.origin
+            text = None
+            unit = request.unit.symbol if request.unit else ''
+            if origin and origin.__name__ == 'stock.order_point':
+                text = gettext(
+                    'office_admin.msg_supply_reason_order_point',
+                    product=request.product.rec_name if request.product
+                    else '',
+                    warehouse=origin.warehouse_location.rec_name
+                    if origin.warehouse_location else '',
+                    stock=request.stock_level or 0,
+                    minimum=origin.min_quantity or 0,
+                    target=origin.target_quantity or 0,
+                    quantity=request.quantity, unit=unit)
+            elif (origin and origin.__name__ == 'office.supply.consolidation'
+                    and origin.id >= 0):
+                text = gettext(
+                    'office_admin.msg_supply_reason_consolidation',
+                    consolidation=origin.rec_name,
+                    quantity=request.quantity, unit=unit,
+                    departments=', '.join(sorted(
+                            {p.department.rec_name for p in origin.plans
+                                if any(l.product == request.product
+                                    for l in p.lines)})))
+            result[request.id] = text
+        return result
+
+
+class StocktakeVariance(ModelSQL, ModelView):
+    "A counted line of a stocktake of the office-supply store"
+    __name__ = 'office.supply.stocktake.variance'
+
+    inventory = fields.Many2One('stock.inventory', "Stocktake", readonly=True)
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    date = fields.Date("Date", readonly=True)
+    location = fields.Many2One('stock.location', "Location", readonly=True)
+    product = fields.Many2One(
+        'product.product', "Product", readonly=True,
+        context={'company': Eval('company', -1)}, depends={'company'})
+    expected_quantity = fields.Float("Expected", readonly=True)
+    quantity = fields.Float("Counted", readonly=True)
+    variance = fields.Float("Variance", readonly=True)
+    unit_cost = fields.Function(
+        fields.Numeric("Unit Cost", digits=(16, 4)), 'get_value')
+    value = fields.Function(
+        fields.Numeric("Variance Value", digits=(16, 2)), 'get_value')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('inventory', 'DESC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Inventory = pool.get('stock.inventory')
+        Line = pool.get('stock.inventory.line')
+        line = Line.__table__()
+        inventory = Inventory.__table__()
+        return line.join(inventory,
+            condition=line.inventory == inventory.id).select(
+            line.id.as_('id'),
+            line.inventory.as_('inventory'),
+            inventory.company.as_('company'),
+            inventory.date.as_('date'),
+            inventory.location.as_('location'),
+            line.product.as_('product'),
+            Coalesce(line.expected_quantity, 0).as_('expected_quantity'),
+            line.quantity.as_('quantity'),
+            (Coalesce(line.quantity, 0)
+                - Coalesce(line.expected_quantity, 0)).as_('variance'),
+            where=inventory.state.in_(['draft', 'done']))
+
+    @classmethod
+    def get_value(cls, lines, names):
+        by_company = defaultdict(list)
+        for line in lines:
+            by_company[line.company].append(line)
+        result = {n: {} for n in names}
+        for company, sub in by_company.items():
+            costs = product_costs({l.product for l in sub}, company)
+            for line in sub:
+                cost = costs.get(line.product.id, Decimal(0))
+                if 'unit_cost' in names:
+                    result['unit_cost'][line.id] = cost
+                if 'value' in names:
+                    result['value'][line.id] = (
+                        Decimal(str(line.variance or 0)) * cost).quantize(
+                        Decimal('0.01'))
+        return result
+
+
+class Inventory(metaclass=PoolMeta):
+    __name__ = 'stock.inventory'
+
+    @classmethod
+    def office_plan_stocktakes(cls):
+        """Prepare a draft stocktake of the office-supply store, with its
+        lines, when the last one is older than the configured interval;
+        idempotent: never a second draft"""
+        pool = Pool()
+        Config = pool.get('office.configuration')
+        Date = pool.get('ir.date')
+        config = Config(1)
+        if (not config.supply_warehouse or not config.supply_stocktake_months
+                or not config.supply_warehouse.storage_location):
+            return []
+        storage = config.supply_warehouse.storage_location
+        company = Transaction().context.get('company')
+        if not company:
+            return []
+        today = Date.today()
+        if cls.search([
+                    ('location', '=', storage.id),
+                    ('state', '=', 'draft'),
+                    ], limit=1):
+            return []
+        months = config.supply_stocktake_months
+        year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+        since = dt.date(year, month + 1, min(today.day, 28))
+        if cls.search([
+                    ('location', '=', storage.id),
+                    ('state', '=', 'done'),
+                    ('date', '>', since),
+                    ], limit=1):
+            return []
+        inventory = cls(location=storage, date=today, company=company)
+        inventory.save()
+        cls.complete_lines([inventory])
+        return [inventory]
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.extend([
+                ('office.supply.plan|remind_plans',
+                    "Office: Supply Plan Reminders"),
+                ('stock.inventory|office_plan_stocktakes',
+                    "Office: Prepare Supply Stocktakes"),
+                ])
+
