@@ -19,7 +19,8 @@ from proteus import Model, Wizard
 from proteus import config as pconfig
 
 from trytond.modules.company.tests.tools import create_company
-from trytond.modules.office_admin.tests.tools import ORGANISATION, setup_office
+from trytond.modules.office_admin.tests.tools import (
+    ORGANISATION, setup_office, setup_supplies)
 
 DEMO_PASSWORD = 'Office-2026'
 
@@ -242,6 +243,51 @@ def demo_meetings():
     config._context = User.get_preferences(True, {})
 
 
+def demo_supplies():
+    "Requisitions of office supplies in several states and a monthly plan"
+    config = pconfig.get_config()
+    User = Model.get('res.user')
+    Product = Model.get('product.product')
+    Requisition = Model.get('office.supply.requisition')
+    Plan = Model.get('office.supply.plan')
+    users = {u.login: u for u in User.find([])}
+    products = {p.code: p for p in Product.find([('code', '!=', None)])}
+
+    def as_user(login):
+        config.user = users[login].id
+        config._context = User.get_preferences(True, {})
+
+    def requisition(login, *lines):
+        as_user(login)
+        record = Requisition()
+        for code, quantity in lines:
+            line = record.lines.new()
+            line.product = Product(products[code].id)
+            line.quantity = quantity
+            line.purpose = "日常办公"
+        record.save()
+        return record
+
+    requisition('sales1', ('PEN', 20), ('NOTE', 5))
+    submitted = requisition('sales2', ('FOLDER', 10))
+    submitted.click('submit')
+    issued = requisition('fin1', ('A4', 2), ('PEN', 10))
+    issued.click('submit')
+    as_user('fin_head')
+    Requisition(issued.id).click('approval_approve')
+    as_user('clerk')
+    Requisition(issued.id).click('issue')
+    as_user('sales1')
+    plan = Plan()
+    for code, quantity in [('A4', 4), ('PEN', 50), ('TONER', 1)]:
+        line = plan.lines.new()
+        line.product = Product(products[code].id)
+        line.quantity = quantity
+    plan.save()
+    config.user = 1
+    config._context = User.get_preferences(True, {})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--database', '-d', required=True)
@@ -256,11 +302,14 @@ def main():
     make_company()
     if args.small:
         setup_office()
+        setup_supplies()
         return 0
     setup_office(organisation=DEMO_ORGANISATION, password=DEMO_PASSWORD,
         language=chinese)
+    setup_supplies()
     demo_requests()
     demo_meetings()
+    demo_supplies()
     print("demo data created in %s" % args.database)
     return 0
 
