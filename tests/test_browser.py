@@ -288,3 +288,88 @@ def test_register_and_distribute_incoming(server, browser):
     fin1 = server.client('fin1')
     assert fin1.search('office.document.incoming',
         [('id', '=', document_id)]) == [document_id]
+
+
+def test_employee_requests_office_supplies(server, browser):
+    "An employee fills a requisition of office supplies and submits it"
+    login(browser, server, 'sales2')
+    for label in ["Office", "Office Supplies", "Requisitions"]:
+        entry = visible(browser, f'//*[normalize-space(text())="{label}"]')
+        ActionChains(browser).double_click(entry).perform()
+        time.sleep(0.5)
+    new = visible(browser, '//button[@title="New"]', 30)
+    new.click()
+    time.sleep(1)
+    shot(browser, 'browser-9-new-requisition')
+    # The "New" of the lines widget adds an editable row
+    add = wait(browser, lambda d: [b for b in d.find_elements(By.XPATH,
+                '//*[contains(@class, "one2many")]//button[@title="New"]')
+            if b.is_displayed()] or False, 30)
+    add[0].click()
+    time.sleep(1)
+
+    def edit_cell(column, *keys):
+        "Click the cell of the new row under column and type into its editor"
+        def typed(driver):
+            try:
+                header = [h for h in driver.find_elements(By.XPATH,
+                        '//*[contains(@class, "one2many")]//table//th')
+                    if h.is_displayed()]
+                index = [normalize(h.text) for h in header].index(column)
+                cell = [c for c in driver.find_elements(By.XPATH,
+                        '//*[contains(@class, "one2many")]//table//tbody'
+                        f'//tr[1]/td[{index + 1}]') if c.is_displayed()][0]
+                cell.click()
+                time.sleep(0.5)
+                active = driver.switch_to.active_element
+                if active.tag_name not in {'input', 'textarea'}:
+                    return False
+                active.send_keys(*keys)
+                return active
+            except (WebDriverException, ValueError, IndexError):
+                return False
+        return wait(browser, typed, 30)
+
+    def normalize(text):
+        return ' '.join(text.split())
+    product = edit_cell("Product", "中性笔")
+    product.send_keys(Keys.TAB)
+    time.sleep(1.5)
+    try:
+        row = visible(browser, '//div[contains(@class, "modal")]'
+            '//td[contains(normalize-space(.), "中性笔")]', 5)
+        ActionChains(browser).double_click(row).perform()
+        time.sleep(1)
+    except Exception:
+        pass
+    quantity = edit_cell("Quantity", Keys.CONTROL, 'a')
+    quantity.send_keys("12")
+    quantity.send_keys(Keys.TAB)
+    time.sleep(0.5)
+    shot(browser, 'browser-10-requisition-line')
+    browser.find_element(By.XPATH, '//button[@title="Save"]').click()
+    employee = server.client('sales2')
+
+    def saved(driver):
+        ids = employee.search('office.supply.requisition',
+            [('create_uid', '=', employee.user_id)])
+        return ids[0] if ids else False
+    requisition_id = wait(browser, saved, 30)
+    shot(browser, 'browser-11-requisition-saved')
+    submit = visible(browser,
+        '//button[contains(normalize-space(.), "Submit")]')
+    ActionChains(browser).move_to_element(submit).click(submit).perform()
+
+    def submitted(driver):
+        state, = employee.read('office.supply.requisition',
+            [requisition_id], ['state'])
+        return state['state'] == 'submitted'
+    wait(browser, submitted, 30)
+    shot(browser, 'browser-12-requisition-submitted')
+    requisition, = employee.read('office.supply.requisition',
+        [requisition_id], ['number', 'department', 'lines', 'approval_current'])
+    assert requisition['number'].startswith('LY')
+    assert requisition['approval_current'] == '周杰'
+    line, = employee.read('office.supply.requisition.line',
+        requisition['lines'], ['product.code', 'quantity'])
+    assert (line['product.']['code'], line['quantity']) == ('PEN', 12)
