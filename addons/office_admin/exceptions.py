@@ -62,3 +62,7 @@ class SupplyWarning(UserWarning):
 
 class SupplyValidationError(ValidationError):
     pass
+
+
+class AttendanceError(UserError):
+    pass

@@ -9,7 +9,8 @@ class Rule(metaclass=PoolMeta):
 
     @classmethod
     def _office_model(cls, model_name):
-        return model_name.startswith('office.')
+        return model_name.startswith('office.') or model_name in {
+            'attendance.line'}
 
     @classmethod
     def _get_context(cls, model_name):

@@ -108,3 +108,13 @@ class User(metaclass=PoolMeta):
                         ], order=[('id', 'ASC')]):
                 result.setdefault(link.employee.id, link.user)
         return result
+
+
+class UserApplication(metaclass=PoolMeta):
+    __name__ = 'res.user.application'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.application.selection.append(
+            ('office_admin', "Office Clock Devices"))

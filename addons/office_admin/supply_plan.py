@@ -86,6 +86,7 @@ class Plan(DeadlineMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
             ('consolidated', "Consolidated"),
             ('cancelled', "Cancelled"),
             ], "State", readonly=True, required=True, sort=False)
+    state_string = state.translated('state')
     due_date = fields.Date("Due Date", readonly=True)
     submitted_at = fields.DateTime("Submitted At", readonly=True)
     submitted_by = employee_field(

@@ -77,6 +77,7 @@ class Requisition(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
         "the configured value: an Office Administrator approves too.")
     state = fields.Selection(
         STATES, "State", readonly=True, required=True, sort=False)
+    state_string = state.translated('state')
     submitted_at = fields.DateTime("Submitted At", readonly=True)
     issued_at = fields.DateTime("Issued At", readonly=True)
     issued_by = employee_field("Issued By", states=['partial', 'issued',

@@ -1,0 +1,315 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Monthly attendance report (月度考勤表) per department: computed from the
+schedules, punches, anomalies and leave of the month, approved by the
+department head through the engine, then locked: the punches of the
+department's employees in that month can no longer change."""
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import (
+    ChatMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.report import Report
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction, without_check_access
+
+from .approval import ApprovalMixin
+from .common import context_department
+from .exceptions import AttendanceError
+from .leave import LEAVE_TYPES
+
+
+def month_range(month):
+    start = month.replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(
+        days=1)
+    return start, end
+
+
+class Month(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+    "Monthly attendance report"
+    __name__ = 'office.attendance.month'
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'draft',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    department = fields.Many2One(
+        'office.department', "Department", required=True, states=_states,
+        domain=[('company', '=', Eval('company', -1))])
+    month = fields.Date("Month", required=True, states=_states,
+        help="The first day of the month.")
+    lines = fields.One2Many(
+        'office.attendance.month.line', 'report', "Lines", readonly=True)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "Submitted"),
+            ('approved', "Approved (Locked)"),
+            ], "State", required=True, readonly=True, sort=False)
+    state_string = state.translated('state')
+    computed_at = fields.DateTime("Computed At", readonly=True)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('department_month_unique', Unique(t, t.department, t.month),
+                'office_admin.msg_attendance_month_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.month, Index.Range()),
+                (t.state, Index.Equality())))
+        cls._order = [('month', 'DESC'), ('department', 'ASC'), ('id', 'ASC')]
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'approved'),
+            }
+        cls._buttons.update({
+                'compute': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    'icon': 'tryton-refresh',
+                    },
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    'icon': 'tryton-forward',
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_department(cls):
+        return context_department()
+
+    def get_rec_name(self, name):
+        return gettext('office_admin.msg_attendance_month_name',
+            department=self.department.rec_name if self.department else '',
+            month=self.month.strftime('%Y-%m') if self.month else '')
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('month'):
+            month = values['month']
+            if isinstance(month, str):
+                month = dt.date.fromisoformat(month)
+            values['month'] = month.replace(day=1)
+        return values
+
+    def approval_requester_employee(self):
+        return Pool().get('res.user')(Transaction().user).employee
+
+    # ---- locking ---------------------------------------------------------
+
+    @classmethod
+    def locked_months(cls, employees):
+        "Return {(department id, month)} of the approved reports"
+        departments = {e.department.id for e in employees if e.department}
+        if not departments:
+            return set()
+        with without_check_access():
+            return {(r.department.id, r.month) for r in cls.search([
+                        ('department', 'in', list(departments)),
+                        ('state', '=', 'approved'),
+                        ])}
+
+    @classmethod
+    def check_unlocked(cls, lines):
+        "Refuse to change punches of a month whose report is approved"
+        locked = cls.locked_months([l.employee for l in lines])
+        if not locked:
+            return
+        for line in lines:
+            department = line.employee.department
+            if department and (
+                    department.id, line.date.replace(day=1)) in locked:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_month_locked',
+                        punch=line.rec_name,
+                        month=line.date.strftime('%Y-%m')))
+
+    # ---- computation -----------------------------------------------------
+
+    @classmethod
+    @ModelView.button
+    def compute(cls, reports):
+        pool = Pool()
+        Line = pool.get('office.attendance.month.line')
+        for report in reports:
+            if report.state != 'draft':
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_month_not_draft',
+                        report=report.rec_name))
+        with without_check_access():
+            Line.delete([l for r in reports for l in r.lines])
+            Line.create([v for r in reports for v in r._compute_lines()])
+        cls.write(reports, {'computed_at': dt.datetime.now()})
+
+    def _compute_lines(self):
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        Anomaly = pool.get('office.attendance.anomaly')
+        AttendanceLine = pool.get('attendance.line')
+        Leave = pool.get('office.leave')
+        Assignment = pool.get('office.attendance.schedule.assignment')
+        Calendar = pool.get('office.calendar')
+        calendar = Calendar.get_calendar(self.company)
+        start, end = month_range(self.month)
+        with without_check_access():
+            employees = Employee.search([
+                    ('department', '=', self.department.id),
+                    ('company', '=', self.company.id),
+                    ], order=[('id', 'ASC')])
+            values = []
+            for sub in grouped_slice(employees, 200):
+                sub = list(sub)
+                ids = [e.id for e in sub]
+                working = defaultdict(int)
+                date = start
+                while date <= end:
+                    schedules = Assignment.schedules(sub, date)
+                    for employee in sub:
+                        schedule = schedules.get(employee.id)
+                        if not schedule:
+                            continue
+                        if (schedule.working_days == 'every_day'
+                                or calendar.is_working_day(date)):
+                            working[employee.id] += 1
+                    date += dt.timedelta(days=1)
+                anomalies = defaultdict(lambda: defaultdict(int))
+                absent_days = defaultdict(set)
+                for anomaly in Anomaly.search([
+                            ('employee', 'in', ids),
+                            ('date', '>=', start), ('date', '<=', end),
+                            ]):
+                    anomalies[anomaly.employee.id][anomaly.kind] += 1
+                    if anomaly.kind == 'absent':
+                        absent_days[anomaly.employee.id].add(anomaly.date)
+                attended = defaultdict(set)
+                for line in AttendanceLine.search([
+                            ('employee', 'in', ids),
+                            ('date', '>=', start), ('date', '<=', end),
+                            ], order=[]):
+                    attended[line.employee.id].add(line.date)
+                leave_days = defaultdict(lambda: defaultdict(Decimal))
+                for leave in Leave.search([
+                            ('employee', 'in', ids),
+                            ('state', '=', 'approved'),
+                            ('start', '<=', dt.datetime.combine(
+                                    end, dt.time.max)),
+                            ('end', '>=', dt.datetime.combine(
+                                    start, dt.time.min)),
+                            ]):
+                    leave_days[leave.employee.id][leave.type] += (
+                        leave.days or 0)
+                for employee in sub:
+                    if not working[employee.id]:
+                        continue
+                    counts = anomalies[employee.id]
+                    value = {
+                        'report': self.id,
+                        'employee': employee.id,
+                        'working_days': working[employee.id],
+                        'attended_days': len(attended[employee.id]),
+                        'late': counts['late'],
+                        'early': counts['early'],
+                        'missing': counts['missing'],
+                        'absent': counts['absent'],
+                        }
+                    for type_, _ in LEAVE_TYPES:
+                        value['leave_%s' % type_] = (
+                            leave_days[employee.id][type_])
+                    values.append(value)
+        return values
+
+    # ---- workflow --------------------------------------------------------
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, reports):
+        for report in reports:
+            if not report.lines:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_month_not_computed',
+                        report=report.rec_name))
+            report.state = 'submitted'
+        cls.save(reports)
+        cls.approval_submit(reports)
+
+    @classmethod
+    def _approval_on_approved(cls, reports):
+        for report in reports:
+            report.chat_post(
+                'office_admin.msg_attendance_month_locked_chat',
+                audience='internal')
+
+
+class MonthLine(ModelSQL, ModelView):
+    "Monthly attendance report line"
+    __name__ = 'office.attendance.month.line'
+
+    report = fields.Many2One(
+        'office.attendance.month', "Report", required=True,
+        ondelete='CASCADE', readonly=True)
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, readonly=True)
+    working_days = fields.Integer("Working Days", readonly=True)
+    attended_days = fields.Integer("Attended Days", readonly=True)
+    late = fields.Integer("Late", readonly=True)
+    early = fields.Integer("Early Leave", readonly=True)
+    missing = fields.Integer("Missing Punches", readonly=True)
+    absent = fields.Integer("Absent", readonly=True)
+    leave_annual = fields.Numeric(
+        "Annual Leave", digits=(16, 1), readonly=True)
+    leave_sick = fields.Numeric("Sick Leave", digits=(16, 1), readonly=True)
+    leave_personal = fields.Numeric(
+        "Personal Leave", digits=(16, 1), readonly=True)
+    leave_business_trip = fields.Numeric(
+        "Business Trip", digits=(16, 1), readonly=True)
+    leave_compensatory = fields.Numeric(
+        "Compensatory Leave", digits=(16, 1), readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('report', 'ASC'), ('employee', 'ASC'), ('id', 'ASC')]
+
+
+class MonthReport(Report):
+    "Monthly attendance report as PDF"
+    __name__ = 'office.attendance.month.report'
+
+    @classmethod
+    def get_context(cls, records, header, data):
+        pool = Pool()
+        Line = pool.get('office.attendance.month.line')
+        Month = pool.get('office.attendance.month')
+        context = super().get_context(records, header, data)
+        columns = ['employee', 'working_days', 'attended_days', 'late',
+            'early', 'missing', 'absent', 'leave_annual', 'leave_sick',
+            'leave_personal', 'leave_business_trip', 'leave_compensatory']
+        labels = {n: f['string'] for n, f in Line.fields_get(columns).items()}
+        labels['state'] = Month.fields_get(['state'])['state']['string']
+        context['columns'] = columns
+        context['labels'] = labels
+        return context

@@ -1,0 +1,323 @@
+# This file is part of office_admin.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+"""Leave (请假) and business trips (出差), approved through the engine, and
+yearly annual-leave allowances with their balance."""
+import datetime as dt
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import (
+    ChatMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
+from trytond.pool import Pool
+from trytond.pyson import Eval
+from trytond.transaction import Transaction, without_check_access
+
+from .approval import ApprovalMixin
+from .exceptions import AttendanceError
+
+LEAVE_TYPES = [
+    ('annual', "Annual Leave"),
+    ('sick', "Sick Leave"),
+    ('personal', "Personal Leave"),
+    ('business_trip', "Business Trip"),
+    ('compensatory', "Compensatory Leave"),
+    ]
+
+
+def working_days(company, start, end):
+    """Return the working days (in halves) between two naive UTC datetimes,
+    counted on the company calendar's working hours"""
+    pool = Pool()
+    Calendar = pool.get('office.calendar')
+    calendar = Calendar.get_calendar(company)
+    timezone = Calendar.get_timezone(company)
+    local_start = start.replace(tzinfo=dt.timezone.utc).astimezone(
+        timezone).replace(tzinfo=None)
+    local_end = end.replace(tzinfo=dt.timezone.utc).astimezone(
+        timezone).replace(tzinfo=None)
+    hours = dt.timedelta()
+    day_hours = dt.timedelta()
+    for period_start, period_end in calendar._periods(dt.date.min):
+        day_hours += period_end - period_start
+    date = local_start.date()
+    while date <= local_end.date():
+        if calendar.is_working_day(date):
+            for period_start, period_end in calendar._periods(date):
+                begin = max(period_start, local_start)
+                finish = min(period_end, local_end)
+                if finish > begin:
+                    hours += finish - begin
+        date += dt.timedelta(days=1)
+    if not day_hours:
+        return Decimal(0)
+    days = Decimal(hours.total_seconds()) / Decimal(day_hours.total_seconds())
+    # Rounded to half days
+    return ((days * 2).to_integral_value(rounding='ROUND_HALF_UP') / 2
+        ).quantize(Decimal('0.1'))
+
+
+class Leave(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+    "Leave"
+    __name__ = 'office.leave'
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'rejected',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, states=_states,
+        domain=[('company', '=', Eval('company', -1))])
+    department = fields.Many2One(
+        'office.department', "Department", required=True, states=_states)
+    type = fields.Selection(
+        LEAVE_TYPES, "Type", required=True, states=_states, sort=False)
+    type_string = type.translated('type')
+    start = fields.DateTime("Start", required=True, states=_states)
+    end = fields.DateTime("End", required=True, states=_states)
+    days = fields.Numeric(
+        "Working Days", digits=(16, 1), readonly=True,
+        help="Working days on the company calendar, in half days.")
+    reason = fields.Text("Reason", states=_states)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "Submitted"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ('cancelled', "Cancelled"),
+            ], "State", required=True, readonly=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t,
+                (t.employee, Index.Range()), (t.start, Index.Range())))
+        cls._order = [('start', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('draft', 'cancelled'),
+            ('approved', 'cancelled'),
+            ('rejected', 'draft'),
+            ('cancelled', 'draft'),
+            }
+        cls._buttons.update({
+                'draft': {
+                    'invisible': ~Eval('state').in_(['rejected', 'cancelled']),
+                    'depends': ['state'],
+                    },
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                'cancel': {
+                    'invisible': ~Eval('state').in_(['draft', 'approved']),
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_department(cls):
+        from .common import context_department
+        return context_department()
+
+    @classmethod
+    def default_type(cls):
+        return 'annual'
+
+    @fields.depends('employee')
+    def on_change_employee(self):
+        if self.employee and self.employee.department:
+            self.department = self.employee.department
+
+    def get_rec_name(self, name):
+        return '%s %s %s' % (
+            self.employee.rec_name if self.employee else '',
+            self.type_string, self.start.date() if self.start else '')
+
+    def approval_requester_employee(self):
+        return self.employee
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('employee') and not values.get('department'):
+            Employee = Pool().get('company.employee')
+            employee = Employee(values['employee'])
+            if employee.department:
+                values['department'] = employee.department.id
+        return values
+
+    @classmethod
+    def validate_fields(cls, leaves, field_names):
+        super().validate_fields(leaves, field_names)
+        if field_names & {'start', 'end', 'employee', 'state'}:
+            cls.check_dates(leaves)
+
+    @classmethod
+    def check_dates(cls, leaves):
+        for leave in leaves:
+            if leave.end <= leave.start:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_leave_end_before_start',
+                        leave=leave.rec_name))
+        active = [l for l in leaves if l.state not in {
+                'cancelled', 'rejected'}]
+        with without_check_access():
+            for leave in active:
+                others = cls.search([
+                        ('id', '!=', leave.id),
+                        ('employee', '=', leave.employee.id),
+                        ('state', 'not in', ['cancelled', 'rejected']),
+                        ('start', '<', leave.end),
+                        ('end', '>', leave.start),
+                        ], limit=1)
+                if others:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_overlap',
+                            leave=leave.rec_name,
+                            other=others[0].rec_name))
+
+    @classmethod
+    def on_modification(cls, mode, leaves, field_names=None):
+        super().on_modification(mode, leaves, field_names=field_names)
+        if mode == 'create' or (field_names and field_names & {
+                    'start', 'end', 'company'}):
+            to_write = []
+            for leave in leaves:
+                days = working_days(leave.company, leave.start, leave.end)
+                if leave.days != days:
+                    to_write.extend([[leave], {'days': days}])
+            if to_write:
+                with without_check_access():
+                    cls.write(*to_write)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, leaves):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, leaves):
+        pool = Pool()
+        Allowance = pool.get('office.leave.allowance')
+        for leave in leaves:
+            if leave.type == 'annual':
+                balance = Allowance.balance_of(
+                    leave.employee, leave.start.year, exclude=leave)
+                if leave.days > balance:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_balance',
+                            leave=leave.rec_name, days=leave.days,
+                            balance=balance))
+            leave.state = 'submitted'
+        cls.save(leaves)
+        cls.approval_submit(leaves)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('cancelled')
+    def cancel(cls, leaves):
+        pass
+
+    @classmethod
+    def _approval_on_approved(cls, leaves):
+        pool = Pool()
+        Anomaly = pool.get('office.attendance.anomaly')
+        Calendar = pool.get('office.calendar')
+        # Anomalies of past days the leave covers disappear
+        for leave in leaves:
+            timezone = Calendar.get_timezone(leave.company)
+            start = leave.start.replace(tzinfo=dt.timezone.utc).astimezone(
+                timezone).date()
+            end = leave.end.replace(tzinfo=dt.timezone.utc).astimezone(
+                timezone).date()
+            with Transaction().set_context(company=leave.company.id):
+                date = start
+                while date <= end:
+                    if date < dt.date.today():
+                        Anomaly.check_day(date, employees=[leave.employee])
+                    date += dt.timedelta(days=1)
+
+
+class Allowance(ModelSQL, ModelView):
+    "Annual leave allowance"
+    __name__ = 'office.leave.allowance'
+
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, ondelete='CASCADE')
+    year = fields.Integer("Year", required=True)
+    days = fields.Numeric("Days", digits=(16, 1), required=True,
+        domain=[('days', '>=', 0)])
+    taken = fields.Function(
+        fields.Numeric("Taken", digits=(16, 1)), 'get_balance')
+    balance = fields.Function(
+        fields.Numeric("Balance", digits=(16, 1)), 'get_balance')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('employee_year_unique', Unique(t, t.employee, t.year),
+                'office_admin.msg_leave_allowance_unique'),
+            ]
+        cls._order = [('year', 'DESC'), ('employee', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def taken_days(cls, employee, year, exclude=None):
+        Leave = Pool().get('office.leave')
+        domain = [
+            ('employee', '=', employee.id),
+            ('type', '=', 'annual'),
+            ('state', 'in', ['submitted', 'approved']),
+            ('start', '>=', dt.datetime(year, 1, 1)),
+            ('start', '<', dt.datetime(year + 1, 1, 1)),
+            ]
+        if exclude:
+            domain.append(('id', '!=', exclude.id))
+        with without_check_access():
+            return sum((l.days or 0 for l in Leave.search(domain)),
+                Decimal(0))
+
+    @classmethod
+    def balance_of(cls, employee, year, exclude=None):
+        with without_check_access():
+            allowances = cls.search([
+                    ('employee', '=', employee.id), ('year', '=', year)])
+        days = allowances[0].days if allowances else Decimal(0)
+        return days - cls.taken_days(employee, year, exclude=exclude)
+
+    @classmethod
+    def get_balance(cls, allowances, names):
+        result = {n: {} for n in names}
+        for allowance in allowances:
+            taken = cls.taken_days(allowance.employee, allowance.year)
+            if 'taken' in names:
+                result['taken'][allowance.id] = taken
+            if 'balance' in names:
+                result['balance'][allowance.id] = allowance.days - taken
+        return result
