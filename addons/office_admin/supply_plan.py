@@ -400,6 +400,12 @@ class Plan(DeadlineMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
         return sent
 
 
+# Lines are edited while the document is a draft (new lines too)
+_LINE_STATES = {
+    'readonly': ~Eval('plan_state', 'draft').in_([None, 'draft']),
+    }
+
+
 class PlanLine(ModelSQL, ModelView):
     "Monthly office-supply demand plan line"
     __name__ = 'office.supply.plan.line'
@@ -414,14 +420,14 @@ class PlanLine(ModelSQL, ModelView):
                 ('active', '=', True), ()),
             ],
         context={'office_supply': True},
-        states={'readonly': Eval('plan_state') != 'draft'})
+        states=_LINE_STATES)
     quantity = fields.Float(
         "Quantity", required=True, digits='unit',
-        states={'readonly': Eval('plan_state') != 'draft'})
+        states=_LINE_STATES)
     unit = fields.Function(
         fields.Many2One('product.uom', "Unit"), 'on_change_with_unit')
     note = fields.Char(
-        "Note", states={'readonly': Eval('plan_state') != 'draft'})
+        "Note", states=_LINE_STATES)
     plan_state = fields.Function(
         fields.Selection('get_plan_states', "Plan State"),
         'on_change_with_plan_state')
@@ -430,6 +436,10 @@ class PlanLine(ModelSQL, ModelView):
     def get_plan_states(cls):
         Plan = Pool().get('office.supply.plan')
         return Plan.fields_get(['state'])['state']['selection']
+
+    @classmethod
+    def default_plan_state(cls):
+        return 'draft'
 
     @fields.depends('product')
     def on_change_with_unit(self, name=None):

@@ -358,6 +358,12 @@ class Requisition(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
                 raise SupplyError(gettext(
                         'office_admin.msg_supply_no_department_location',
                         department=requisition.department.rec_name))
+        # Serialise the issues of the same products: the transaction starts
+        # again with the product rows locked, so it sees every move an issue
+        # that ran meanwhile has done (Tryton's own assignment lock does not
+        # refresh a snapshot taken before it)
+        Product = pool.get('product.product')
+        Product.lock(list({l.product for r in requisitions for l in r.lines}))
         cls.lock(requisitions)
         storage = supply_storage()
         today = local_today()
@@ -504,6 +510,12 @@ def _by_company(lines):
     return result
 
 
+# Lines are edited while the document is a draft (new lines too)
+_LINE_STATES = {
+    'readonly': ~Eval('requisition_state', 'draft').in_([None, 'draft']),
+    }
+
+
 class RequisitionLine(ModelSQL, ModelView):
     "Office-supply requisition line"
     __name__ = 'office.supply.requisition.line'
@@ -519,14 +531,14 @@ class RequisitionLine(ModelSQL, ModelView):
                 ('active', '=', True), ()),
             ],
         context={'office_supply': True},
-        states={'readonly': Eval('requisition_state') != 'draft'})
+        states=_LINE_STATES)
     quantity = fields.Float(
         "Quantity", required=True, digits='unit',
-        states={'readonly': Eval('requisition_state') != 'draft'})
+        states=_LINE_STATES)
     unit = fields.Function(
         fields.Many2One('product.uom', "Unit"), 'on_change_with_unit')
     purpose = fields.Char(
-        "Purpose", states={'readonly': Eval('requisition_state') != 'draft'})
+        "Purpose", states=_LINE_STATES)
     unit_cost = fields.Numeric(
         "Unit Cost", digits=(16, 4), readonly=True,
         help="The estimated unit cost, frozen at submission.")
@@ -546,6 +558,10 @@ class RequisitionLine(ModelSQL, ModelView):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(Index(t, (t.product, Index.Range())))
+
+    @classmethod
+    def default_requisition_state(cls):
+        return 'draft'
 
     @fields.depends('product')
     def on_change_with_unit(self, name=None):
