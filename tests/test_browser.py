@@ -3,6 +3,7 @@
 """A department head logs into the web client (sao) in headless Chromium
 (Debian's package, no browser download), opens "My Approvals" and approves
 a seal request. Screenshots are kept in tests/artifacts/."""
+import datetime as dt
 import shutil
 import tempfile
 import time
@@ -392,3 +393,53 @@ def test_employee_requests_office_supplies(server, browser):
     line, = employee.read('office.supply.requisition.line',
         requisition['lines'], ['product.code', 'quantity'])
     assert (line['product.']['code'], line['quantity']) == ('PEN', 12)
+
+
+def test_head_approves_monthly_attendance(server, browser):
+    "The department head opens the month's attendance report and approves it"
+    admin = server.client('admin')
+    department, = admin.search('office.department', [('code', '=', 'SAL')])
+    schedule, = admin.model('office.attendance.schedule', 'create', [{
+                'name': "浏览器测试班", 'kind': 'fixed',
+                'start': dt.time(9, 0), 'end': dt.time(18, 0),
+                'grace_minutes': 5, 'working_days': 'calendar'}])
+    admin.model('office.attendance.schedule.assignment', 'create', [{
+                'schedule': schedule, 'department': department,
+                'date_from': dt.date(2000, 1, 1)}])
+    month = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+    month = month.replace(day=1)
+    report_id, = admin.model('office.attendance.month', 'create', [{
+                'department': department, 'month': month}])
+    admin.model('office.attendance.month', 'compute', [report_id])
+    admin.model('office.attendance.month', 'submit', [report_id])
+
+    login(browser, server, 'sales_head')
+    for label in ["Office", "Attendance", "Monthly Attendance Reports"]:
+        entry = [e for e in browser.find_elements(By.XPATH,
+                f'//*[normalize-space(text())="{label}"]')
+            if e.is_displayed()]
+        entry = entry[0] if entry else visible(
+            browser, f'//*[normalize-space(text())="{label}"]')
+        ActionChains(browser).double_click(entry).perform()
+        time.sleep(0.5)
+    tab = visible(browser, '//*[contains(@class, "nav")]'
+        '//*[starts-with(normalize-space(.), "Submitted")]', 30)
+    tab.click()
+    row = visible(browser,
+        '//table//tr[.//*[contains(text(), "销售部")]]', 60)
+    shot(browser, 'browser-13-attendance-months')
+    ActionChains(browser).double_click(row).perform()
+    approve = visible(browser,
+        '//button[contains(normalize-space(.), "Approve")]', 30)
+    shot(browser, 'browser-14-attendance-month')
+    browser.execute_script("arguments[0].click();", approve)
+
+    def approved(driver):
+        state, = admin.read('office.attendance.month', [report_id], ['state'])
+        return state['state'] == 'approved'
+    wait(browser, approved, 30)
+    shot(browser, 'browser-15-attendance-month-approved')
+    head = server.client('sales_head')
+    report, = head.read('office.attendance.month', [report_id],
+        ['state', 'lines'])
+    assert report['state'] == 'approved' and report['lines']

@@ -16,7 +16,8 @@ from collections import defaultdict
 
 from trytond.i18n import gettext
 from trytond.model import (
-    DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields)
+    ChatMixin, DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow,
+    fields)
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -24,6 +25,8 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
+from .approval import ApprovalMixin
+from .common import context_department
 from .exceptions import AttendanceError
 
 PUNCH_METHODS = [
@@ -726,3 +729,163 @@ class Cron(metaclass=PoolMeta):
                     "Office: Daily Attendance Check"),
                 ])
 
+
+
+class Correction(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+    "Punch correction request (补卡)"
+    __name__ = 'office.attendance.correction'
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'rejected',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, states=_states,
+        domain=[('company', '=', Eval('company', -1))])
+    department = fields.Many2One(
+        'office.department', "Department", required=True, states=_states)
+    anomaly = fields.Many2One(
+        'office.attendance.anomaly', "Anomaly", states=_states,
+        domain=[('employee', '=', Eval('employee', -1))])
+    date = fields.Date("Date", required=True, states=_states)
+    time = fields.Time("Time", required=True, states=_states)
+    type = fields.Selection([
+            ('in', "In"),
+            ('out', "Out"),
+            ], "Type", required=True, states=_states)
+    reason = fields.Text("Reason", required=True, states=_states)
+    punch = fields.Many2One('attendance.line', "Punch", readonly=True)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "Submitted"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ], "State", required=True, readonly=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('rejected', 'draft'),
+            }
+        cls._buttons.update({
+                'draft': {
+                    'invisible': Eval('state') != 'rejected',
+                    'depends': ['state'],
+                    },
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_department(cls):
+        return context_department()
+
+    @classmethod
+    def default_type(cls):
+        return 'in'
+
+    @fields.depends('anomaly', 'employee', 'date', 'type')
+    def on_change_anomaly(self):
+        if self.anomaly:
+            self.employee = self.anomaly.employee
+            self.date = self.anomaly.date
+            if self.anomaly.kind == 'early':
+                self.type = 'out'
+
+    @fields.depends('employee')
+    def on_change_employee(self):
+        if self.employee and self.employee.department:
+            self.department = self.employee.department
+
+    def get_rec_name(self, name):
+        return '%s %s %s' % (
+            self.employee.rec_name if self.employee else '',
+            self.date or '', self.time or '')
+
+    def approval_requester_employee(self):
+        return self.employee
+
+    def local_at(self):
+        return dt.datetime.combine(self.date, self.time)
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, corrections):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, corrections):
+        pool = Pool()
+        Month = pool.get('office.attendance.month')
+        Calendar = pool.get('office.calendar')
+        for correction in corrections:
+            timezone = Calendar.get_timezone(correction.company)
+            department = correction.employee.department
+            month = correction.date.replace(day=1)
+            if department and (department.id, month) in Month.locked_months(
+                    [correction.employee]):
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_row_locked',
+                        month=month.strftime('%Y-%m')))
+            if _utc(correction.local_at(), timezone) > (
+                    calendar_.utcnow() + FUTURE_TOLERANCE):
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_row_future',
+                        value=correction.local_at()))
+            correction.state = 'submitted'
+        cls.save(corrections)
+        cls.approval_submit(corrections)
+
+    @classmethod
+    def _approval_on_approved(cls, corrections):
+        "Record the punch and check the day again"
+        pool = Pool()
+        Line = pool.get('attendance.line')
+        Anomaly = pool.get('office.attendance.anomaly')
+        Calendar = pool.get('office.calendar')
+        with without_check_access():
+            for correction in corrections:
+                timezone = Calendar.get_timezone(correction.company)
+                punch, = Line.create([{
+                            'company': correction.company.id,
+                            'employee': correction.employee.id,
+                            'at': _utc(correction.local_at(), timezone),
+                            'date': correction.date,
+                            'type': correction.type,
+                            'method': 'correction',
+                            'device': 'correction',
+                            }])
+                cls.write([correction], {'punch': punch.id})
+                with Transaction().set_context(
+                        company=correction.company.id):
+                    Anomaly.check_day(
+                        correction.date, employees=[correction.employee])

@@ -10,9 +10,9 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Null
+from sql import Union
 from sql.aggregate import Min, Sum
-from sql.conditionals import Case, Coalesce
+from sql.conditionals import Coalesce
 from sql.functions import Extract
 
 from trytond.i18n import gettext
@@ -326,32 +326,42 @@ class Ledger(ModelSQL, ModelView):
         pool = Pool()
         Move = pool.get('stock.move')
         Department = pool.get('office.department')
-        move = Move.__table__()
-        department = Department.__table__()
-        into = move.to_location == department.supply_location
-        sign = Case((into, 1), else_=-1)
-        year = Extract('YEAR', move.effective_date)
-        month = Extract('MONTH', move.effective_date)
-        where = (move.state == 'done') & (department.supply_location != Null)
         context = Transaction().context
-        if context.get('company'):
-            where &= move.company == context['company']
-        query = move.join(department, condition=into | (
-                move.from_location == department.supply_location))
-        return query.select(
-            Min(move.id).as_('id'),
-            move.company.as_('company'),
-            department.id.as_('department'),
-            move.product.as_('product'),
+
+        def moves(column, sign):
+            # One equi-join per direction (an OR join defeats hash joins)
+            move = Move.__table__()
+            department = Department.__table__()
+            where = move.state == 'done'
+            if context.get('company'):
+                where &= move.company == context['company']
+            return move.join(department,
+                condition=getattr(move, column) == department.supply_location
+                ).select(
+                    move.id.as_('move'),
+                    move.company.as_('company'),
+                    department.id.as_('department'),
+                    move.product.as_('product'),
+                    move.effective_date.as_('date'),
+                    (move.internal_quantity * sign).as_('quantity'),
+                    (cls.cost.sql_cast(move.internal_quantity)
+                        * Coalesce(move.cost_price, 0) * sign).as_('cost'),
+                    where=where)
+        lines = Union(moves('to_location', 1), moves('from_location', -1),
+            all_=True)
+        year = Extract('YEAR', lines.date)
+        month = Extract('MONTH', lines.date)
+        return lines.select(
+            Min(lines.move).as_('id'),
+            lines.company.as_('company'),
+            lines.department.as_('department'),
+            lines.product.as_('product'),
             cls.year.sql_cast(year).as_('year'),
             cls.month.sql_cast(month).as_('month'),
-            cls.quantity.sql_cast(
-                Sum(sign * move.internal_quantity)).as_('quantity'),
-            cls.cost.sql_cast(Sum(
-                    sign * cls.cost.sql_cast(move.internal_quantity)
-                    * Coalesce(move.cost_price, 0))).as_('cost'),
-            where=where,
-            group_by=[move.company, department.id, move.product, year, month])
+            cls.quantity.sql_cast(Sum(lines.quantity)).as_('quantity'),
+            cls.cost.sql_cast(Sum(lines.cost)).as_('cost'),
+            group_by=[lines.company, lines.department, lines.product,
+                year, month])
 
     def get_period(self, name):
         if self.year and self.month:
