@@ -11,7 +11,7 @@ from decimal import Decimal
 from trytond.i18n import gettext
 from trytond.model import (
     ChatMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.report import Report
 from trytond.tools import grouped_slice
@@ -256,12 +256,27 @@ class Month(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
         cls.save(reports)
         cls.approval_submit(reports)
 
+    # What the archive reads of a record it files
+    secrecy = 'internal'
+
+    @property
+    def type(self):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        DocumentType = pool.get('office.document.type')
+        return DocumentType(ModelData.get_id(
+                'office_admin', 'document_type_attendance'))
+
     @classmethod
     def _approval_on_approved(cls, reports):
+        "The approved report is locked and filed in the archive"
+        pool = Pool()
+        Archive = pool.get('office.archive')
         for report in reports:
             report.chat_post(
                 'office_admin.msg_attendance_month_locked_chat',
                 audience='internal')
+        Archive.create_from(reports)
 
 
 class MonthLine(ModelSQL, ModelView):
@@ -312,4 +327,15 @@ class MonthReport(Report):
         labels['state'] = Month.fields_get(['state'])['state']['string']
         context['columns'] = columns
         context['labels'] = labels
+        context['value'] = lambda line, name: getattr(line, name)
         return context
+
+
+class Archive(metaclass=PoolMeta):
+    __name__ = 'office.archive'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.source.selection.append(
+            ('office.attendance.month', "Monthly Attendance Report"))
