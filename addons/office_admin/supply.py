@@ -76,6 +76,35 @@ def check_office_supplies(products, record_name):
                 product=product.rec_name, record=record_name))
 
 
+class SupplyLineMixin:
+    """Lines asking for office supplies (requisitions, plans): positive
+    quantities of office-supply products, checked before Tryton's generic
+    domain validation so the user reads a clear message"""
+    __slots__ = ()
+    # The name of the Many2One to the document the lines belong to
+    _supply_document = None
+
+    @classmethod
+    def check_lines(cls, lines):
+        by_document = defaultdict(set)
+        for line in lines:
+            if line.quantity is None or line.quantity <= 0:
+                raise SupplyValidationError(gettext(
+                        'office_admin.msg_supply_quantity_positive',
+                        product=line.product.rec_name if line.product
+                        else '', quantity=line.quantity))
+            document = getattr(line, cls._supply_document)
+            by_document[document.rec_name].add(line.product)
+        for name, products in by_document.items():
+            check_office_supplies(products, name)
+
+    @classmethod
+    def _validate(cls, lines, field_names=None):
+        if field_names is None or {'quantity', 'product'} & set(field_names):
+            cls.check_lines(lines)
+        super()._validate(lines, field_names=field_names)
+
+
 def product_costs(products, company=None):
     "Return {product id: unit cost} in the company's currency"
     pool = Pool()

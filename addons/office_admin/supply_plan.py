@@ -26,7 +26,7 @@ from .approval import ApprovalMixin
 from .common import context_department
 from .deadline import DeadlineMixin
 from .exceptions import SupplyError, SupplyValidationError
-from .supply import check_office_supplies, local_today, supply_config
+from .supply import SupplyLineMixin, local_today, supply_config
 
 
 def first_of_month(date):
@@ -406,9 +406,10 @@ _LINE_STATES = {
     }
 
 
-class PlanLine(ModelSQL, ModelView):
+class PlanLine(SupplyLineMixin, ModelSQL, ModelView):
     "Monthly office-supply demand plan line"
     __name__ = 'office.supply.plan.line'
+    _supply_document = 'plan'
 
     plan = fields.Many2One(
         'office.supply.plan', "Plan", required=True, ondelete='CASCADE')
@@ -448,26 +449,6 @@ class PlanLine(ModelSQL, ModelView):
     @fields.depends('plan', '_parent_plan.state')
     def on_change_with_plan_state(self, name=None):
         return self.plan.state if self.plan else None
-
-    @classmethod
-    def check_lines(cls, lines):
-        by_plan = defaultdict(set)
-        for line in lines:
-            if line.quantity is None or line.quantity <= 0:
-                raise SupplyValidationError(gettext(
-                        'office_admin.msg_supply_quantity_positive',
-                        product=line.product.rec_name if line.product
-                        else '', quantity=line.quantity))
-            by_plan[line.plan.rec_name].add(line.product)
-        for name, products in by_plan.items():
-            check_office_supplies(products, name)
-
-    @classmethod
-    def _validate(cls, lines, field_names=None):
-        # Before the generic domain validation: a clear message
-        if field_names is None or {'quantity', 'product'} & set(field_names):
-            cls.check_lines(lines)
-        super()._validate(lines, field_names=field_names)
 
 
 class Consolidation(ModelSQL, ModelView):

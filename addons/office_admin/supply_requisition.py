@@ -22,9 +22,9 @@ from trytond.transaction import Transaction, without_check_access
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
-from .exceptions import SupplyError, SupplyValidationError, SupplyWarning
+from .exceptions import SupplyError, SupplyWarning
 from .supply import (
-    check_office_supplies, local_today, product_costs, supply_config,
+    SupplyLineMixin, local_today, product_costs, supply_config,
     supply_storage)
 
 STATES = [
@@ -516,9 +516,10 @@ _LINE_STATES = {
     }
 
 
-class RequisitionLine(ModelSQL, ModelView):
+class RequisitionLine(SupplyLineMixin, ModelSQL, ModelView):
     "Office-supply requisition line"
     __name__ = 'office.supply.requisition.line'
+    _supply_document = 'requisition'
 
     requisition = fields.Many2One(
         'office.supply.requisition', "Requisition", required=True,
@@ -633,27 +634,6 @@ class RequisitionLine(ModelSQL, ModelView):
 
     def get_rec_name(self, name):
         return '%s %s' % (self.quantity, self.product.rec_name)
-
-    @classmethod
-    def check_lines(cls, lines):
-        for line in lines:
-            if line.quantity is None or line.quantity <= 0:
-                raise SupplyValidationError(gettext(
-                        'office_admin.msg_supply_quantity_positive',
-                        product=line.product.rec_name if line.product
-                        else '', quantity=line.quantity))
-        by_record = defaultdict(set)
-        for line in lines:
-            by_record[line.requisition.rec_name].add(line.product)
-        for name, products in by_record.items():
-            check_office_supplies(products, name)
-
-    @classmethod
-    def _validate(cls, lines, field_names=None):
-        # Before the generic domain validation: a clear message
-        if field_names is None or {'quantity', 'product'} & set(field_names):
-            cls.check_lines(lines)
-        super()._validate(lines, field_names=field_names)
 
 
 class Move(metaclass=PoolMeta):
