@@ -24,6 +24,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .common import mine_mixin
 from .exceptions import ApprovalAccessError, ApprovalError
@@ -92,7 +93,9 @@ def _eval_domain(text):
     return value
 
 
-class ApprovalRule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
+class ApprovalRule(
+        OfficeAccessMixin, DeactivableMixin, sequence_ordered(), ModelSQL,
+        ModelView):
     __name__ = 'office.approval.rule'
 
     name = fields.Char("Name", required=True, translate=True)
@@ -158,7 +161,7 @@ class ApprovalRule(DeactivableMixin, sequence_ordered(), ModelSQL, ModelView):
                 return rule
 
 
-class ApprovalTier(sequence_ordered(), ModelSQL, ModelView):
+class ApprovalTier(OfficeAccessMixin, sequence_ordered(), ModelSQL, ModelView):
     __name__ = 'office.approval.tier'
 
     rule = fields.Many2One(
@@ -280,7 +283,7 @@ class ApprovalTier(sequence_ordered(), ModelSQL, ModelView):
                 User.users_in_group('office_admin.group_office_admin')), True
 
 
-class ApprovalTierUser(ModelSQL):
+class ApprovalTierUser(OfficeAccessMixin, ModelSQL):
     __name__ = 'office.approval.tier-res.user'
     tier = fields.Many2One(
         'office.approval.tier', "Tier", required=True, ondelete='CASCADE')
@@ -288,7 +291,8 @@ class ApprovalTierUser(ModelSQL):
         'res.user', "User", required=True, ondelete='CASCADE')
 
 
-class ApprovalDelegation(DeactivableMixin, ModelSQL, ModelView):
+class ApprovalDelegation(
+        OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     "Out-of-office delegation: a reviewer's substitute for a period"
     __name__ = 'office.approval.delegation'
 
@@ -404,7 +408,8 @@ class ApprovalDelegation(DeactivableMixin, ModelSQL, ModelView):
         return current, away
 
 
-class ApprovalRequest(mine_mixin('requester'), ModelSQL, ModelView):
+class ApprovalRequest(
+        OfficeAccessMixin, mine_mixin('requester'), ModelSQL, ModelView):
     __name__ = 'office.approval.request'
     _rec_name = 'res_model'
 
@@ -632,7 +637,8 @@ class ApprovalRequest(mine_mixin('requester'), ModelSQL, ModelView):
                     key='request-%s-%s' % (request.id, state))
 
 
-class ApprovalStep(mine_mixin('reviewer'), ModelSQL, ModelView):
+class ApprovalStep(
+        OfficeAccessMixin, mine_mixin('reviewer'), ModelSQL, ModelView):
     __name__ = 'office.approval.step'
 
     request = fields.Many2One(
@@ -825,7 +831,7 @@ class ApprovalStep(mine_mixin('reviewer'), ModelSQL, ModelView):
                         tier=step.tier_name or '')
 
 
-class ApprovalCopy(ModelSQL, ModelView):
+class ApprovalCopy(OfficeAccessMixin, ModelSQL, ModelView):
     "Copy to (抄送): users told about a request who do not approve it"
     __name__ = 'office.approval.copy'
 

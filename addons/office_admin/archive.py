@@ -17,6 +17,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
 from .deadline import DeadlineMixin
@@ -99,7 +100,7 @@ class ArchiveBorrowMixin:
         return [('id', 'not in', cls._borrowed_ids())]
 
 
-class Archive(
+class Archive(OfficeAccessMixin, 
         ArchiveBorrowMixin, DeadlineMixin, SecrecyMixin, Workflow, ModelSQL,
         ModelView):
     __name__ = 'office.archive'
@@ -231,7 +232,7 @@ class Archive(
         cls.save(archives)
 
 
-class ArchiveFile(ModelSQL, ModelView):
+class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
     "Electronic copy of an archive: encrypted at rest when secret"
     __name__ = 'office.archive.file'
 
@@ -361,7 +362,7 @@ def watermark(data, user):
     return output.getvalue()
 
 
-class AccessLog(ModelSQL, ModelView):
+class AccessLog(OfficeAccessMixin, ModelSQL, ModelView):
     "Who opened what: never edited nor deleted"
     __name__ = 'office.access.log'
 
@@ -392,7 +393,9 @@ class AccessLog(ModelSQL, ModelView):
             raise ArchiveError(gettext('office_admin.msg_access_log_readonly'))
 
 
-class Borrow(DeadlineMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
+class Borrow(
+        OfficeAccessMixin, DeadlineMixin, ApprovalMixin, Workflow, ModelSQL,
+        ModelView):
     "Borrowing of an archive (档案借阅)"
     __name__ = 'office.archive.borrow'
     _approval_transitions = {

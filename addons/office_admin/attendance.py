@@ -24,6 +24,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -80,7 +81,7 @@ class Employee(metaclass=PoolMeta):
             ]
 
 
-class Schedule(DeactivableMixin, ModelSQL, ModelView):
+class Schedule(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     "Work schedule"
     __name__ = 'office.attendance.schedule'
 
@@ -159,7 +160,7 @@ class Schedule(DeactivableMixin, ModelSQL, ModelView):
         return start, start + self.duration
 
 
-class ScheduleAssignment(ModelSQL, ModelView):
+class ScheduleAssignment(OfficeAccessMixin, ModelSQL, ModelView):
     "Work schedule assignment"
     __name__ = 'office.attendance.schedule.assignment'
 
@@ -220,7 +221,7 @@ class ScheduleAssignment(ModelSQL, ModelView):
         return result
 
 
-class Line(metaclass=PoolMeta):
+class Line(OfficeAccessMixin, metaclass=PoolMeta):
     __name__ = 'attendance.line'
 
     device = fields.Char("Device", readonly=True)
@@ -445,7 +446,7 @@ class Import(Wizard):
             }
 
 
-class Anomaly(ModelSQL, ModelView):
+class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
     "Attendance anomaly"
     __name__ = 'office.attendance.anomaly'
 
@@ -731,7 +732,9 @@ class Cron(metaclass=PoolMeta):
 
 
 
-class Correction(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+class Correction(
+        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
     "Punch correction request (补卡)"
     __name__ = 'office.attendance.correction'
     _approval_transitions = {

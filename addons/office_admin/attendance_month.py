@@ -17,6 +17,7 @@ from trytond.report import Report
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .access import OfficeAccessMixin
 from .approval import ApprovalMixin
 from .common import context_department
 from .exceptions import AttendanceError
@@ -30,7 +31,9 @@ def month_range(month):
     return start, end
 
 
-class Month(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+class Month(
+        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
     "Monthly attendance report"
     __name__ = 'office.attendance.month'
     _approval_transitions = {
@@ -279,7 +282,7 @@ class Month(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
         Archive.create_from(reports)
 
 
-class MonthLine(ModelSQL, ModelView):
+class MonthLine(OfficeAccessMixin, ModelSQL, ModelView):
     "Monthly attendance report line"
     __name__ = 'office.attendance.month.line'
 

@@ -14,6 +14,7 @@ from trytond.pool import Pool
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction
 
+from .access import OfficeAccessMixin
 from .exceptions import CalendarError
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def utcnow():
 MAX_SCAN_DAYS = 3660
 
 
-class Calendar(DeactivableMixin, ModelSQL, ModelView):
+class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'office.calendar'
 
     name = fields.Char("Name", required=True, translate=True)
@@ -327,7 +328,7 @@ class Calendar(DeactivableMixin, ModelSQL, ModelView):
         cls.seed_holidays(calendars)
 
 
-class CalendarDay(ModelSQL, ModelView):
+class CalendarDay(OfficeAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.calendar.day'
 
     calendar = fields.Many2One(

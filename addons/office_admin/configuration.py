@@ -5,10 +5,11 @@ from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, Id
 
+from .access import OfficeAccessMixin
 from .exceptions import SealRequestError
 
 
-class Configuration(ModelSingleton, ModelSQL, ModelView):
+class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
     __name__ = 'office.configuration'
 
     seal_request_sequence = fields.Many2One(

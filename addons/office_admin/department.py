@@ -6,8 +6,12 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .access import OfficeAccessMixin
 
-class Department(DeactivableMixin, tree(separator=' / '), ModelSQL, ModelView):
+
+class Department(
+        OfficeAccessMixin, DeactivableMixin, tree(separator=" / "),
+        ModelSQL, ModelView):
     __name__ = 'office.department'
     _rec_name = 'name'
 

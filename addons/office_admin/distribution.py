@@ -18,13 +18,14 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .common import mine_mixin
 from .exceptions import DistributionError
 from .secrecy import secrecy_rank
 
 
-class Distribution(mine_mixin('user'), ModelSQL, ModelView):
+class Distribution(OfficeAccessMixin, mine_mixin('user'), ModelSQL, ModelView):
     __name__ = 'office.distribution'
 
     resource = fields.Reference(

@@ -15,6 +15,7 @@ from trytond.report import Report
 from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -30,7 +31,7 @@ URGENCY = [
     ]
 
 
-class DocumentType(DeactivableMixin, ModelSQL, ModelView):
+class DocumentType(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'office.document.type'
 
     name = fields.Char("Name", required=True, translate=True)
@@ -58,7 +59,7 @@ class DocumentType(DeactivableMixin, ModelSQL, ModelView):
             ]
 
 
-class DocumentCounter(ModelSQL):
+class DocumentCounter(OfficeAccessMixin, ModelSQL):
     "The last number taken per kind, document type and year"
     __name__ = 'office.document.counter'
 
@@ -177,7 +178,9 @@ class DocumentMixin(SecrecyMixin, DistributionMixin, ChatMixin):
         return super().copy(documents, default=default)
 
 
-class Incoming(DeadlineMixin, DocumentMixin, Workflow, ModelSQL, ModelView):
+class Incoming(
+        OfficeAccessMixin, DeadlineMixin, DocumentMixin, Workflow, ModelSQL,
+        ModelView):
     "Incoming document (收文)"
     __name__ = 'office.document.incoming'
 
@@ -372,7 +375,7 @@ class Incoming(DeadlineMixin, DocumentMixin, Workflow, ModelSQL, ModelView):
         pass
 
 
-class IncomingHandler(ModelSQL):
+class IncomingHandler(OfficeAccessMixin, ModelSQL):
     __name__ = 'office.document.incoming-company.employee'
     document = fields.Many2One(
         'office.document.incoming', "Document", required=True,
@@ -381,7 +384,9 @@ class IncomingHandler(ModelSQL):
         'company.employee', "Employee", required=True, ondelete='CASCADE')
 
 
-class Outgoing(DocumentMixin, ApprovalMixin, Workflow, ModelSQL, ModelView):
+class Outgoing(
+        OfficeAccessMixin, DocumentMixin, ApprovalMixin, Workflow, ModelSQL,
+        ModelView):
     "Outgoing document (发文)"
     __name__ = 'office.document.outgoing'
     _approval_transitions = {

@@ -12,6 +12,7 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction, without_check_access
 
+from .access import OfficeAccessMixin
 from .approval import ApprovalMixin
 from .exceptions import AttendanceError
 
@@ -56,7 +57,9 @@ def working_days(company, start, end):
         ).quantize(Decimal('0.1'))
 
 
-class Leave(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+class Leave(
+        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
     "Leave"
     __name__ = 'office.leave'
     _approval_transitions = {
@@ -263,7 +266,7 @@ class Leave(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
                     date += dt.timedelta(days=1)
 
 
-class Allowance(ModelSQL, ModelView):
+class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
     "Annual leave allowance"
     __name__ = 'office.leave.allowance'
 

@@ -24,6 +24,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -51,7 +52,7 @@ def local(value, timezone):
     return value.replace(tzinfo=tz.UTC).astimezone(timezone)
 
 
-class Room(DeactivableMixin, ModelSQL, ModelView):
+class Room(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'office.meeting.room'
 
     name = fields.Char("Name", required=True, translate=True)
@@ -102,7 +103,7 @@ class Room(DeactivableMixin, ModelSQL, ModelView):
         return {e.type for e in self.equipment if e.active}
 
 
-class RoomGroup(ModelSQL):
+class RoomGroup(OfficeAccessMixin, ModelSQL):
     __name__ = 'office.meeting.room-res.group'
     room = fields.Many2One(
         'office.meeting.room', "Room", required=True, ondelete='CASCADE')
@@ -110,7 +111,7 @@ class RoomGroup(ModelSQL):
         'res.group', "Group", required=True, ondelete='CASCADE')
 
 
-class Equipment(DeactivableMixin, ModelSQL, ModelView):
+class Equipment(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'office.equipment'
 
     name = fields.Char("Name", required=True)
@@ -132,7 +133,7 @@ class Equipment(DeactivableMixin, ModelSQL, ModelView):
         return Transaction().context.get('company')
 
 
-class Meeting(
+class Meeting(OfficeAccessMixin, 
         DeadlineMixin, DistributionMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelSQL, ModelView):
     __name__ = 'office.meeting'
@@ -943,7 +944,7 @@ def _format_local(value, company):
         local(value, Calendar.get_timezone(company)), lang.date + ' %H:%M')
 
 
-class MeetingDepartment(ModelSQL):
+class MeetingDepartment(OfficeAccessMixin, ModelSQL):
     __name__ = 'office.meeting-office.department'
     meeting = fields.Many2One(
         'office.meeting', "Meeting", required=True, ondelete='CASCADE')
@@ -952,7 +953,7 @@ class MeetingDepartment(ModelSQL):
         ondelete='CASCADE')
 
 
-class Attendee(ModelSQL, ModelView):
+class Attendee(OfficeAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.meeting.attendee'
 
     meeting = fields.Many2One(
@@ -1024,7 +1025,7 @@ class Attendee(ModelSQL, ModelView):
                         'office_admin.msg_meeting_attendee_unknown'))
 
 
-class MeetingEquipment(ModelSQL, ModelView):
+class MeetingEquipment(OfficeAccessMixin, ModelSQL, ModelView):
     "A booking of a movable piece of equipment"
     __name__ = 'office.meeting.equipment'
 
@@ -1066,7 +1067,7 @@ class MeetingEquipment(ModelSQL, ModelView):
         return values
 
 
-class Decision(ModelSQL, ModelView):
+class Decision(OfficeAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.meeting.decision'
     meeting = fields.Many2One(
         'office.meeting', "Meeting", required=True, ondelete='CASCADE')
@@ -1079,7 +1080,7 @@ class Decision(ModelSQL, ModelView):
         cls._order.insert(0, ('sequence', 'ASC NULLS LAST'))
 
 
-class Action(ModelSQL, ModelView):
+class Action(OfficeAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.meeting.action'
     meeting = fields.Many2One(
         'office.meeting', "Meeting", required=True, ondelete='CASCADE')

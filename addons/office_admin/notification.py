@@ -19,9 +19,12 @@ from trytond.tools.email_ import format_address, set_from_header
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .access import OfficeAccessMixin
+
 logger = logging.getLogger(__name__)
 
-class NotificationLog(ModelSQL, ModelView):
+
+class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.notification.log'
 
     resource = fields.Reference(

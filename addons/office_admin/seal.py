@@ -10,6 +10,7 @@ from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -27,7 +28,7 @@ SEAL_TYPES = [
     ]
 
 
-class Seal(DeactivableMixin, ModelSQL, ModelView):
+class Seal(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'office.seal'
 
     name = fields.Char("Name", required=True, translate=True)
@@ -49,7 +50,7 @@ class Seal(DeactivableMixin, ModelSQL, ModelView):
         return 'official'
 
 
-class SealRequest(
+class SealRequest(OfficeAccessMixin, 
         DeadlineMixin, SecrecyMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelSQL, ModelView):
     __name__ = 'office.seal.request'

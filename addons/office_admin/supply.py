@@ -22,6 +22,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .exceptions import SupplyError, SupplyValidationError
 
@@ -240,7 +241,7 @@ class Department(metaclass=PoolMeta):
         return locations
 
 
-class Budget(ModelSQL, ModelView):
+class Budget(OfficeAccessMixin, ModelSQL, ModelView):
     "A department's yearly office-supply budget"
     __name__ = 'office.supply.budget'
 
@@ -325,7 +326,7 @@ class Budget(ModelSQL, ModelView):
         return result
 
 
-class Ledger(ModelSQL, ModelView):
+class Ledger(OfficeAccessMixin, ModelSQL, ModelView):
     """Office-supply consumption per department, product and month, read
     from the done stock moves into (and back from) the departments'
     consumption locations"""
@@ -439,7 +440,7 @@ class PurchaseRequest(metaclass=PoolMeta):
         return result
 
 
-class StocktakeVariance(ModelSQL, ModelView):
+class StocktakeVariance(OfficeAccessMixin, ModelSQL, ModelView):
     "A counted line of a stocktake of the office-supply store"
     __name__ = 'office.supply.stocktake.variance'
 

@@ -21,6 +21,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -53,7 +54,7 @@ def due_date(month, company=None):
     return date
 
 
-class Plan(DeadlineMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
+class Plan(OfficeAccessMixin, DeadlineMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
         ModelView):
     "Monthly office-supply demand plan"
     __name__ = 'office.supply.plan'
@@ -406,7 +407,7 @@ _LINE_STATES = {
     }
 
 
-class PlanLine(SupplyLineMixin, ModelSQL, ModelView):
+class PlanLine(OfficeAccessMixin, SupplyLineMixin, ModelSQL, ModelView):
     "Monthly office-supply demand plan line"
     __name__ = 'office.supply.plan.line'
     _supply_document = 'plan'
@@ -451,7 +452,7 @@ class PlanLine(SupplyLineMixin, ModelSQL, ModelView):
         return self.plan.state if self.plan else None
 
 
-class Consolidation(ModelSQL, ModelView):
+class Consolidation(OfficeAccessMixin, ModelSQL, ModelView):
     "Consolidation of a month's demand plans into purchase requests"
     __name__ = 'office.supply.consolidation'
 

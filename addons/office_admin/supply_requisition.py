@@ -19,6 +19,7 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -39,7 +40,9 @@ STATES = [
     ]
 
 
-class Requisition(ApprovalMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+class Requisition(
+        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
     "Office-supply requisition"
     __name__ = 'office.supply.requisition'
     _rec_name = 'number'
@@ -516,7 +519,7 @@ _LINE_STATES = {
     }
 
 
-class RequisitionLine(SupplyLineMixin, ModelSQL, ModelView):
+class RequisitionLine(OfficeAccessMixin, SupplyLineMixin, ModelSQL, ModelView):
     "Office-supply requisition line"
     __name__ = 'office.supply.requisition.line'
     _supply_document = 'requisition'

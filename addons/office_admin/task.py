@@ -10,11 +10,14 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .access import OfficeAccessMixin
 from . import calendar_
 from .deadline import DUE_SOON_HOURS, DeadlineMixin
 
 
-class Task(DeadlineMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+class Task(
+        OfficeAccessMixin, DeadlineMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
     __name__ = 'office.task'
     _states = {
         'readonly': Eval('state') != 'open',
@@ -204,7 +207,7 @@ class Task(DeadlineMixin, ChatMixin, Workflow, ModelSQL, ModelView):
                     key='due-%s' % task.deadline.isoformat())
 
 
-class TaskNote(ModelSQL, ModelView):
+class TaskNote(OfficeAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.task.note'
     task = fields.Many2One(
         'office.task', "Task", required=True, ondelete='CASCADE')
