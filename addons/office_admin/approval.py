@@ -293,19 +293,47 @@ class ApprovalTierUser(OfficeAccessMixin, ModelSQL):
 
 class ApprovalDelegation(
         OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
-    "Out-of-office delegation: a reviewer's substitute for a period"
+    """Out-of-office delegation: a reviewer's substitute for a period.
+
+    Only the reviewer who delegates (`user`) or an Office Administrator
+    creates, changes, ends or deletes a delegation; the substitute only
+    reads it (record rules per mode, and `_check_delegator` for a message
+    of our own). Every change routes the pending steps again (`reroute`):
+    to the substitute while the window is open, back to the reviewer when
+    it is over. A step is never routed to the requester of its request
+    (unless the rule allows self-approval): it stays with the last reviewer
+    of the chain of delegations who is not the requester."""
     __name__ = 'office.approval.delegation'
 
     user = fields.Many2One(
-        'res.user', "Reviewer", required=True, ondelete='CASCADE')
+        'res.user', "Reviewer", required=True, ondelete='CASCADE',
+        states={
+            'readonly': ~Eval('editable', True),
+            })
     substitute = fields.Many2One(
         'res.user', "Substitute", required=True, ondelete='CASCADE',
-        domain=[('id', '!=', Eval('user', -1))])
-    start = fields.DateTime("Start", required=True)
+        domain=[('id', '!=', Eval('user', -1))],
+        states={
+            'readonly': ~Eval('editable', True),
+            })
+    start = fields.DateTime(
+        "Start", required=True,
+        states={
+            'readonly': ~Eval('editable', True),
+            })
     end = fields.DateTime(
         "End", required=True,
-        domain=[('end', '>', Eval('start'))])
-    reason = fields.Char("Reason")
+        domain=[('end', '>', Eval('start'))],
+        states={
+            'readonly': ~Eval('editable', True),
+            })
+    reason = fields.Char(
+        "Reason",
+        states={
+            'readonly': ~Eval('editable', True),
+            })
+    editable = fields.Function(
+        fields.Boolean("Editable"), 'get_editable')
 
     @classmethod
     def __setup__(cls):
@@ -314,10 +342,69 @@ class ApprovalDelegation(
         cls._sql_indexes.add(Index(
                 t, (t.user, Index.Equality()), (t.start, Index.Range()),
                 (t.end, Index.Range())))
+        cls.active.states = {
+            'readonly': ~Eval('editable', True),
+            }
 
     @classmethod
     def default_user(cls):
         return Transaction().user
+
+    @classmethod
+    def default_editable(cls):
+        return True
+
+    @classmethod
+    def _is_office_admin(cls):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        return ModelData.get_id(
+            'office_admin', 'group_office_admin') in User.get_groups()
+
+    @classmethod
+    def get_editable(cls, delegations, name):
+        user = Transaction().user
+        admin = cls._is_office_admin()
+        return {d.id: admin or d.user.id == user for d in delegations}
+
+    @classmethod
+    def _check_delegator(cls, user_ids):
+        """Refuse unless the current user is each of user_ids (the reviewers
+        who delegate) or an Office Administrator"""
+        user = Transaction().user
+        if any(u != user for u in user_ids) and not cls._is_office_admin():
+            raise ApprovalAccessError(gettext(
+                    'office_admin.msg_delegation_not_own'))
+
+    @classmethod
+    def create(cls, vlist):
+        if Transaction().check_access:
+            user = Transaction().user
+            cls._check_delegator(
+                [int(v.get('user') or user) for v in vlist])
+        return super().create(vlist)
+
+    @classmethod
+    def check_modification(cls, mode, delegations, values=None,
+            external=False):
+        super().check_modification(
+            mode, delegations, values=values, external=external)
+        if external and mode in {'write', 'delete'}:
+            # Read the reviewers in SQL: an id that does not exist or that
+            # the user may not see gets the same answer as another's
+            table = cls.__table__()
+            cursor = Transaction().connection.cursor()
+            ids = [d.id for d in delegations]
+            found = {}
+            for sub_ids in grouped_slice(ids, 200):
+                cursor.execute(*table.select(table.id, table.user,
+                        where=table.id.in_(list(sub_ids))))
+                found.update(cursor)
+            user_ids = [found.get(i, -1) for i in ids]
+            if values and 'user' in values:
+                user_ids.append(values['user'] or -1)
+            cls._check_delegator(user_ids)
 
     @classmethod
     def validate_fields(cls, delegations, field_names):
@@ -334,62 +421,102 @@ class ApprovalDelegation(
     def on_modification(cls, mode, delegations, field_names=None):
         super().on_modification(mode, delegations, field_names=field_names)
         if mode in {'create', 'write'}:
+            # The steps already routed to a substitute are always routed
+            # again: also those of a reviewer replaced by an administrator
             cls.reroute([d.user for d in delegations])
 
     @classmethod
+    def on_delete(cls, delegations):
+        return super().on_delete(delegations) + [lambda: cls.reroute([])]
+
+    @classmethod
     def reroute(cls, users=None, at=None):
-        """Route the pending steps of users who are away now to their
-        substitute: the step closes as delegated and a new one opens, so
-        the history stays as it happened. Return the new steps."""
+        """Route each pending step to whoever reviews for its reviewer at
+        the time: to the substitute of a reviewer who is away, back to the
+        reviewer when his delegation ended or was changed, never to the
+        requester. The step closes as delegated and a new one opens, so the
+        history stays as it happened; running it again changes nothing.
+
+        users: only the steps of these reviewers and the steps already
+        routed to a substitute; all the reviewers who are away otherwise.
+        Return the new steps."""
         pool = Pool()
         Step = pool.get('office.approval.step')
+        Request = pool.get('office.approval.request')
         at = at or _now()
-        domain = [
-            ('start', '<=', at),
-            ('end', '>', at),
-            ]
-        if users is not None:
-            domain.append(('user', 'in', [u.id for u in users]))
         with without_check_access():
-            away = {d.user for d in cls.search(domain)}
-            if not away:
-                return []
-            pending = Step.search([
-                    ('state', '=', 'pending'),
-                    ('reviewer', 'in', [u.id for u in away]),
-                    ], order=[('id', 'ASC')])
-            new_steps = []
+            if users is None:
+                users = {d.user for d in cls.search([
+                            ('start', '<=', at),
+                            ('end', '>', at),
+                            ])}
+            user_ids = list({u.id for u in users})
+            domain = [
+                ('state', '=', 'pending'),
+                ['OR',
+                    ('original_reviewer', '!=', None),
+                    ('reviewer', 'in', user_ids),
+                    ],
+                ]
+            pending = Step.search(domain, order=[('id', 'ASC')])
+            moves = []
             for step in pending:
-                substitute, _ = cls.find_substitute(step.reviewer, at)
-                if substitute == step.reviewer:
+                reviewer = step.original_reviewer or step.reviewer
+                substitute, _, _ = cls.route(
+                    reviewer, at, exclude=step.request.self_review_excluded())
+                if substitute != step.reviewer:
+                    moves.append((step, reviewer, substitute))
+            if not moves:
+                return []
+            Request.lock(list({s.request for s, _, _ in moves}))
+            new_steps, returned = [], []
+            for step, reviewer, substitute in moves:
+                step = Step(step.id)
+                if step.state != 'pending':
                     continue
-                Step.close([step], 'delegated', comment=gettext(
+                if substitute == reviewer:
+                    comment = gettext(
+                        'office_admin.msg_approval_delegation_ended',
+                        user=reviewer.rec_name)
+                else:
+                    comment = gettext(
                         'office_admin.msg_approval_delegated_away',
-                        user=step.reviewer.rec_name,
-                        substitute=substitute.rec_name))
+                        user=reviewer.rec_name,
+                        substitute=substitute.rec_name)
+                Step.close([step], 'delegated', comment=comment)
                 new = Step(
                     request=step.request, tier=step.tier,
                     tier_name=step.tier_name,
                     tier_sequence=step.tier_sequence,
                     activation=step.activation, mode=step.mode,
                     kind='review', required=step.required,
-                    reviewer=substitute,
-                    original_reviewer=step.original_reviewer or step.reviewer,
+                    reviewer=substitute, added_by=step.added_by,
+                    original_reviewer=(
+                        reviewer if substitute != reviewer else None),
                     state='pending', activated_at=at,
-                    deadline=step.deadline, timeout_done=step.timeout_done)
+                    deadline=step.deadline, timeout_done=step.timeout_done,
+                    reminders=step.reminders, reminded_at=step.reminded_at)
                 new.save()
-                new_steps.append(new)
+                if substitute == reviewer:
+                    returned.append((new, step.reviewer))
+                else:
+                    new_steps.append(new)
             for step in new_steps:
                 Step.notify_pending(step.request, [step])
-        return new_steps
+            for step, former in returned:
+                Step.notify_returned(step, former)
+        return new_steps + [s for s, _ in returned]
 
     @classmethod
-    def find_substitute(cls, user, at=None):
-        """Return (reviewer, away): the user who reviews for user at the time
-        (following chains of delegations) and the user away, if any."""
+    def route(cls, user, at=None, exclude=None):
+        """Return (reviewer, away, blocked): the user who reviews for user at
+        the time, following chains of delegations but never to exclude (the
+        requester), the user away if any, and whether the chain stopped
+        before exclude."""
         at = at or _now()
         seen = {user.id}
         away = None
+        blocked = False
         current = user
         for _ in range(10):
             delegations = cls.search([
@@ -402,10 +529,21 @@ class ApprovalDelegation(
             substitute = delegations[0].substitute
             if substitute.id in seen or not substitute.active:
                 break
+            if exclude and substitute == exclude:
+                blocked = True
+                break
             away = away or user
             seen.add(substitute.id)
             current = substitute
-        return current, away
+        return current, away, blocked
+
+    @classmethod
+    def find_substitute(cls, user, at=None, exclude=None):
+        """Return (reviewer, away): the user who reviews for user at the time
+        (following chains of delegations, never to exclude) and the user
+        away, if any."""
+        reviewer, away, _ = cls.route(user, at, exclude=exclude)
+        return reviewer, away
 
 
 class ApprovalRequest(
@@ -467,6 +605,13 @@ class ApprovalRequest(
 
     def get_record(self):
         return self.resource
+
+    def self_review_excluded(self):
+        """Return the user a step of this request may not be routed to: the
+        requester, unless the rule allows self-approval"""
+        if self.rule and self.rule.allow_self_approval:
+            return None
+        return self.requester
 
     # ---- engine ---------------------------------------------------------
 
@@ -531,8 +676,12 @@ class ApprovalRequest(
             deadline = calendar.add_working_hours(
                 now, tier.timeout_hours, self.company)
         steps = []
+        exclude = self.self_review_excluded()
         for user in users:
-            reviewer, away = Delegation.find_substitute(user, now)
+            # The self-review rule holds after substitution: a delegation
+            # to the requester leaves the step with the reviewer
+            reviewer, away, blocked = Delegation.route(
+                user, now, exclude=exclude)
             comment = None
             if fallback:
                 comment = gettext('office_admin.msg_approval_fallback',
@@ -540,6 +689,10 @@ class ApprovalRequest(
             if away:
                 comment = gettext('office_admin.msg_approval_delegated_away',
                     user=away.rec_name, substitute=reviewer.rec_name)
+            elif blocked:
+                comment = gettext(
+                    'office_admin.msg_approval_delegation_requester',
+                    user=reviewer.rec_name)
             state = 'pending'
             if reviewer.id in approved_before:
                 state = 'skipped'
@@ -673,6 +826,12 @@ class ApprovalStep(
     activated_at = fields.DateTime("Activated At", readonly=True)
     acted_at = fields.DateTime("Decided At", readonly=True)
     acted_by = fields.Many2One('res.user', "Decided By", readonly=True)
+    reviewed_by = fields.Function(
+        fields.Char(
+            "Reviewed By",
+            help="Who decides or decided the step, and for whom when a "
+            "substitute reviews for a reviewer who is away."),
+        'get_reviewed_by')
     comment = fields.Text("Comment", readonly=True)
     duration = fields.TimeDelta("Time Spent", readonly=True)
     deadline = fields.DateTime("Deadline", readonly=True)
@@ -731,7 +890,16 @@ class ApprovalStep(
         raise AccessError(gettext('office_admin.msg_approval_no_delete'))
 
     def get_rec_name(self, name):
-        return '%s: %s' % (self.tier_name or '', self.reviewer.rec_name)
+        return '%s: %s' % (self.tier_name or '', self.reviewed_by)
+
+    def get_reviewed_by(self, name=None):
+        "Return 'X for Y' when X acts (or is to act) for the reviewer Y"
+        user = self.acted_by or self.reviewer
+        if self.original_reviewer and self.original_reviewer != user:
+            return gettext('office_admin.msg_approval_on_behalf',
+                user=user.rec_name,
+                reviewer=self.original_reviewer.rec_name)
+        return user.rec_name
 
     @classmethod
     @ModelView.button
@@ -779,6 +947,16 @@ class ApprovalStep(
                 tier=step.tier_name or '')
 
     @classmethod
+    def notify_returned(cls, step, substitute):
+        "Tell the reviewer that step is back with him from substitute"
+        Notification = Pool().get('office.notification')
+        Notification.send(
+            [step.request.get_record()], [step.reviewer],
+            'office_admin.msg_approval_back_to_review',
+            key='review-%s' % step.id,
+            substitute=substitute.rec_name, tier=step.tier_name or '')
+
+    @classmethod
     def check_timeouts(cls):
         """Scheduled: act on the pending steps whose tier timeout passed.
         Each step is handled once (timeout_done)."""
@@ -787,7 +965,7 @@ class ApprovalStep(
         User = pool.get('res.user')
         Delegation = pool.get('office.approval.delegation')
         now = _now()
-        # Delegations that started since the last run
+        # Delegations that started or ended since the last run
         Delegation.reroute(at=now)
         steps = cls.search([
                 ('state', '=', 'pending'),
@@ -1100,6 +1278,10 @@ class ApprovalMixin:
                     raise ApprovalAccessError(gettext(
                             'office_admin.msg_approval_not_reviewer',
                             record=record.rec_name))
+                if not system and actor == request.self_review_excluded():
+                    # Whoever acts, after any substitution
+                    raise ApprovalAccessError(gettext(
+                            'office_admin.msg_approval_requester_reviewer'))
                 acting = None if system else actor
                 new_pending = []
                 if action == 'approve':
@@ -1108,7 +1290,7 @@ class ApprovalMixin:
                         [record], [request.requester],
                         'office_admin.msg_approval_step_approved',
                         key='step-%s' % current.id,
-                        reviewer=current.reviewer.rec_name,
+                        reviewer=current.get_reviewed_by(),
                         tier=current.tier_name or '')
                     request = request.__class__(request.id)
                     new_pending = request.advance()
