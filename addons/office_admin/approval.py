@@ -459,11 +459,14 @@ class ApprovalDelegation(
                     ],
                 ]
             pending = Step.search(domain, order=[('id', 'ASC')])
-            moves = []
+            moves, routes = [], {}
             for step in pending:
                 reviewer = step.original_reviewer or step.reviewer
-                substitute, _, _ = cls.route(
-                    reviewer, at, exclude=step.request.self_review_excluded())
+                exclude = step.request.self_review_excluded()
+                key = (reviewer.id, exclude.id if exclude else None)
+                if key not in routes:
+                    routes[key] = cls.route(reviewer, at, exclude=exclude)
+                substitute, _, _ = routes[key]
                 if substitute != step.reviewer:
                     moves.append((step, reviewer, substitute))
             if not moves:
@@ -536,14 +539,6 @@ class ApprovalDelegation(
             seen.add(substitute.id)
             current = substitute
         return current, away, blocked
-
-    @classmethod
-    def find_substitute(cls, user, at=None, exclude=None):
-        """Return (reviewer, away): the user who reviews for user at the time
-        (following chains of delegations, never to exclude) and the user
-        away, if any."""
-        reviewer, away, _ = cls.route(user, at, exclude=exclude)
-        return reviewer, away
 
 
 class ApprovalRequest(
@@ -848,6 +843,9 @@ class ApprovalStep(
                     (t.state, Index.Equality())),
                 Index(t, (t.request, Index.Range()),
                     (t.activation, Index.Range())),
+                # Steps routed to a substitute, routed again by delegations
+                Index(t, (t.original_reviewer, Index.Equality()),
+                    where=(t.state == 'pending')),
                 Index(t, (t.deadline, Index.Range()),
                     where=(t.state == 'pending') & (t.deadline != Null)
                     & (t.timeout_done == False)),  # noqa: E712
@@ -1324,8 +1322,7 @@ class ApprovalMixin:
                         raise ApprovalError(gettext(
                                 'office_admin.msg_approval_user_required'))
                     user = User(int(user))
-                    if (user == request.requester
-                            and not request.rule.allow_self_approval):
+                    if user == request.self_review_excluded():
                         raise ApprovalError(gettext(
                                 'office_admin.msg_approval_requester_reviewer'))
                     if any(s.reviewer == user and s.state == 'pending'
