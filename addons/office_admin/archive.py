@@ -38,6 +38,8 @@ ENCRYPT_FROM = secrecy_rank('secret')
 # Downloads of this rank and above are watermarked and logged (秘密+)
 WATERMARK_FROM = secrecy_rank('confidential')
 MAX_SIZE = 20 * 1024 * 1024
+# Text rendered into a watermarked PDF at download: larger is refused
+MAX_RENDERED_TEXT = 2 * 1024 * 1024
 
 
 def archive_key():
@@ -579,6 +581,10 @@ def as_pdf(data, mimetype):
         '"WenQuanYi Micro Hei", monospace } '
         'img { max-width: 100%; max-height: 240mm }')
     if mimetype.startswith('text/'):
+        if len(data) > MAX_RENDERED_TEXT:
+            raise ArchiveError(gettext(
+                    'office_admin.msg_archive_text_too_large',
+                    size=MAX_RENDERED_TEXT // (1024 * 1024)))
         text = data.decode('utf-8', errors='replace')
         body = '<pre>%s</pre>' % html.escape(text)
     elif mimetype.startswith('image/'):
