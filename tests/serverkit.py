@@ -3,6 +3,7 @@
 """Start trytond for the whole-product tests and the benchmarks: a database
 with the test organisation on PostgreSQL and gunicorn with several workers,
 on loopback."""
+import base64
 import os
 import shutil
 import socket
@@ -82,6 +83,9 @@ max_attempt = 1000
         TRYTONPASSFILE=str(passfile), TRYTOND_DATABASE_NAMES=database,
         TRYTOND_LOGGING_LEVEL='30')
     env.pop('DB_NAME', None)
+    # Classified archive files are encrypted with the archive key
+    env.setdefault('OFFICE_ARCHIVE_KEY', base64.b64encode(
+            os.urandom(32)).decode())
     psql = shutil.which('psql') or 'psql'
     _run([psql, f'{pg_uri}/postgres', '-qc',
             f'DROP DATABASE IF EXISTS {database} WITH (FORCE)'], env)

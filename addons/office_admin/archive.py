@@ -6,12 +6,15 @@ of secret documents encrypted at rest; downloads of confidential ones
 watermarked and logged."""
 import base64
 import hashlib
+import html
 import io
 import mimetypes
 import os
 
 from trytond import config
+from trytond.filestore import filestore
 from trytond.i18n import gettext
+from trytond.model.exceptions import AccessError
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
@@ -35,6 +38,8 @@ ENCRYPT_FROM = secrecy_rank('secret')
 # Downloads of this rank and above are watermarked and logged (秘密+)
 WATERMARK_FROM = secrecy_rank('confidential')
 MAX_SIZE = 20 * 1024 * 1024
+# Text rendered into a watermarked PDF at download: larger is refused
+MAX_RENDERED_TEXT = 2 * 1024 * 1024
 
 
 def archive_key():
@@ -55,6 +60,60 @@ def encrypt(data, associated):
     nonce = os.urandom(12)
     return b'OAE1' + nonce + AESGCM(archive_key()).encrypt(
         nonce, data, associated)
+
+
+class _FilestoreEraser:
+    """Erase the files a transaction replaced, once it is committed: the
+    plaintext of a copy that became secret does not stay in the filestore
+    until ir.filestore.queue removes it (90 days later)"""
+
+    def __init__(self):
+        self.files = set()
+
+    def __eq__(self, other):
+        return isinstance(other, _FilestoreEraser)
+
+    def __hash__(self):
+        return hash(_FilestoreEraser)
+
+    def abort(self, trans):
+        self.files.clear()
+
+    def tpc_begin(self, trans):
+        pass
+
+    def commit(self, trans):
+        pass
+
+    def tpc_vote(self, trans):
+        pass
+
+    def tpc_finish(self, trans):
+        for prefix, file_id in self.files:
+            erase_stored_file(file_id, prefix)
+        self.files.clear()
+
+    def tpc_abort(self, trans):
+        self.files.clear()
+
+
+def erase_stored_file(file_id, prefix):
+    "Overwrite a file of the filestore with zeros, then remove it"
+    if '-' not in file_id:
+        # Older content-addressed ids may be shared with other records
+        return
+    filename = getattr(filestore, '_filename', None)
+    if filename:
+        try:
+            path = filename(file_id, prefix)
+            size = os.path.getsize(path)
+            with open(path, 'r+b') as fp:
+                fp.write(b'\0' * size)
+                fp.flush()
+                os.fsync(fp.fileno())
+        except OSError:
+            pass
+    filestore.delete(file_id, prefix)
 
 
 def decrypt(data, associated):
@@ -171,6 +230,70 @@ class Archive(OfficeAccessMixin,
         return Transaction().context.get('company')
 
     @classmethod
+    def _lowered_below_encryption(cls, archives, secrecy):
+        "The archives that would leave the encrypted ranks with secrecy"
+        if secrecy_rank(secrecy) >= ENCRYPT_FROM:
+            return []
+        return [a for a in archives
+            if secrecy_rank(a.secrecy) >= ENCRYPT_FROM]
+
+    @classmethod
+    def check_modification(cls, mode, archives, values=None, external=False):
+        pool = Pool()
+        File = pool.get('office.archive.file')
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        super().check_modification(
+            mode, archives, values=values, external=external)
+        if mode != 'write' or 'secrecy' not in values:
+            return
+        lowered = cls._lowered_below_encryption(archives, values['secrecy'])
+        if not lowered or not Transaction().user:
+            return
+        with without_check_access():
+            encrypted = File.search([
+                    ('archive', 'in', [a.id for a in lowered]),
+                    ('encrypted', '=', True),
+                    ], limit=1)
+        admin = ModelData.get_id('office_admin', 'group_office_admin')
+        if encrypted and admin not in User.get_groups():
+            raise AccessError(gettext(
+                    'office_admin.msg_archive_lower_secrecy'))
+
+    @classmethod
+    def write(cls, *args):
+        """Store the copies of an entry as its new secrecy says, in the same
+        transaction: encrypted from secret up, in clear below (an audited
+        act, see check_modification)"""
+        pool = Pool()
+        File = pool.get('office.archive.file')
+        Log = pool.get('office.access.log')
+        actions = iter(args)
+        changed, before = [], {}
+        with without_check_access():
+            for archives, values in zip(actions, actions):
+                if 'secrecy' in values:
+                    changed.extend(archives)
+                    for archive in cls.browse(archives):
+                        before[archive.id] = archive.secrecy
+        super().write(*args)
+        if not changed:
+            return
+        with without_check_access():
+            files = File.search([
+                    ('archive', 'in', list(before)),
+                    ], order=[('id', 'ASC')])
+            decrypted = File.sync_encryption(files)
+            archives = cls.browse(list({f.archive.id for f in decrypted}))
+            Log.create([{
+                        'user': Transaction().user,
+                        'resource': str(archive),
+                        'action': 'lower',
+                        'detail': '%s → %s' % (
+                            before[archive.id], archive.secrecy),
+                        } for archive in archives])
+
+    @classmethod
     def _deadline_open_domain(cls):
         return [('state', '=', 'pending')]
 
@@ -246,7 +369,10 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
     content_id = fields.Char("Stored Content ID", readonly=True)
     encrypted = fields.Boolean("Encrypted", readonly=True)
     size = fields.Integer("Size", readonly=True)
-    digest = fields.Char("SHA-256", readonly=True)
+    stored_digest = fields.Char(
+        "Stored SHA-256", readonly=True,
+        help="The digest of the bytes as stored: of the ciphertext when "
+        "the copy is encrypted, so that it confirms no guess of the text.")
     mimetype = fields.Char("Type", readonly=True)
 
     @classmethod
@@ -254,6 +380,108 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
         super().__setup__()
         # Only the getter and setter of data touch the stored bytes
         cls.content.states = {'invisible': True}
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        table_h = cls.__table_handler__(module)
+        # Migration: the SHA-256 of the plaintext confirmed guesses of
+        # encrypted copies; keep the digest of the stored bytes instead
+        if table_h.column_exist('digest'):
+            cls._migrate_stored_digest()
+            table_h.drop_column('digest')
+
+    @classmethod
+    def _migrate_stored_digest(cls):
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        prefix = cls.content.store_prefix or transaction.database.name
+        cursor.execute(*table.select(
+                table.id, table.content, table.content_id))
+        for id_, content, content_id in cursor.fetchall():
+            data = content
+            if content_id:
+                try:
+                    data = filestore.get(content_id, prefix=prefix)
+                except OSError:
+                    data = None
+            digest = hashlib.sha256(bytes(data)).hexdigest() \
+                if data is not None else None
+            cursor.execute(*table.update(
+                    [table.stored_digest], [digest],
+                    where=table.id == id_))
+
+    @classmethod
+    def check_modification(cls, mode, files, values=None, external=False):
+        super().check_modification(
+            mode, files, values=values, external=external)
+        if mode == 'write' and 'archive' in values:
+            if any(f.archive.id != values['archive'] for f in files):
+                raise AccessError(gettext(
+                        'office_admin.msg_archive_file_move'))
+
+    @classmethod
+    def copy(cls, files, default=None):
+        "A copy shares no stored bytes: they are bound to the record's id"
+        new_files = super().copy(files, default=default)
+        with without_check_access():
+            for old, new in zip(cls.browse(files), new_files):
+                stored = old.content
+                if stored is None:
+                    continue
+                data = bytes(stored)
+                if old.encrypted:
+                    data = decrypt(data, cls._associated(old))
+                cls._store(new, data)
+        return new_files
+
+    @classmethod
+    def _store(cls, file, data):
+        """Store data as the copy's entry's secrecy says (encrypted from
+        secret up); the file it replaces is erased at commit"""
+        transaction = Transaction()
+        with without_check_access():
+            file, = cls.browse([file.id])
+        encrypted = secrecy_rank(file.archive.secrecy) >= ENCRYPT_FROM
+        stored = encrypt(data, cls._associated(file)) if encrypted else data
+        old_id = file.content_id
+        with without_check_access():
+            cls.write([file], {
+                    'content': stored,
+                    'encrypted': encrypted,
+                    'stored_digest': hashlib.sha256(stored).hexdigest(),
+                    })
+        if old_id:
+            table = cls.__table__()
+            cursor = transaction.connection.cursor()
+            cursor.execute(*table.select(
+                    table.id, where=table.content_id == old_id, limit=1))
+            if not cursor.fetchone():
+                prefix = cls.content.store_prefix or transaction.database.name
+                transaction.join(_FilestoreEraser()).files.add(
+                    (prefix, old_id))
+
+    @classmethod
+    def sync_encryption(cls, files):
+        """Store each copy encrypted or in clear as the secrecy of its
+        entry now says; return the copies that were decrypted"""
+        decrypted = []
+        with without_check_access():
+            for file in cls.browse(files):
+                encrypted = secrecy_rank(file.archive.secrecy) >= ENCRYPT_FROM
+                if bool(file.encrypted) == encrypted:
+                    continue
+                stored = file.content
+                if stored is None:
+                    cls.write([file], {'encrypted': encrypted})
+                    continue
+                data = bytes(stored)
+                if file.encrypted:
+                    data = decrypt(data, cls._associated(file))
+                    decrypted.append(file)
+                cls._store(file, data)
+        return decrypted
 
     @classmethod
     def check_file(cls, name, data):
@@ -279,18 +507,11 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
         value = bytes(value)
         for file in files:
             mimetype = cls.check_file(file.name, value)
-            rank = secrecy_rank(file.archive.secrecy)
-            stored = value
-            encrypted = rank >= ENCRYPT_FROM
-            if encrypted:
-                stored = encrypt(value, cls._associated(file))
             cls.write([file], {
-                    'content': stored,
-                    'encrypted': encrypted,
                     'size': len(value),
-                    'digest': hashlib.sha256(value).hexdigest(),
                     'mimetype': mimetype,
                     })
+            cls._store(file, value)
 
     @classmethod
     def _associated(cls, file):
@@ -319,8 +540,7 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
                 data = decrypt(data, cls._associated(file))
             rank = secrecy_rank(file.archive.secrecy)
             if rank >= WATERMARK_FROM:
-                if file.mimetype == 'application/pdf':
-                    data = watermark(data, user)
+                data = watermark(as_pdf(data, file.mimetype), user)
                 logs.append({
                         'user': user.id,
                         'resource': str(file.archive),
@@ -335,6 +555,47 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
             with Transaction().new_transaction(), without_check_access():
                 Log.create(logs)
         return result
+
+
+def _data_only(url, *args, **kwargs):
+    "Fetch nothing but data: URLs while rendering uploaded content"
+    import weasyprint
+    if not url.startswith('data:'):
+        raise ValueError("external resource refused")
+    return weasyprint.default_url_fetcher(url, *args, **kwargs)
+
+
+def as_pdf(data, mimetype):
+    """Return data as a PDF to watermark: PDF as is, text and images
+    rendered on A4 pages; any other type cannot be watermarked and its
+    download is refused"""
+    import weasyprint
+    mimetype = mimetype or ''
+    if mimetype == 'application/pdf':
+        return data
+    style = (
+        '@page { size: A4; margin: 20mm 15mm 30mm 15mm } '
+        'body { margin: 0; font-family: "WenQuanYi Micro Hei", sans-serif } '
+        'pre { white-space: pre-wrap; word-wrap: break-word; '
+        'font-size: 9pt; font-family: "WenQuanYi Micro Hei Mono", '
+        '"WenQuanYi Micro Hei", monospace } '
+        'img { max-width: 100%; max-height: 240mm }')
+    if mimetype.startswith('text/'):
+        if len(data) > MAX_RENDERED_TEXT:
+            raise ArchiveError(gettext(
+                    'office_admin.msg_archive_text_too_large',
+                    size=MAX_RENDERED_TEXT // (1024 * 1024)))
+        text = data.decode('utf-8', errors='replace')
+        body = '<pre>%s</pre>' % html.escape(text)
+    elif mimetype.startswith('image/'):
+        body = '<img src="data:%s;base64,%s">' % (
+            html.escape(mimetype), base64.b64encode(data).decode())
+    else:
+        raise ArchiveError(gettext('office_admin.msg_archive_no_watermark'))
+    page = '<html><head><meta charset="utf-8"><style>%s</style></head>' \
+        '<body>%s</body></html>' % (style, body)
+    return weasyprint.HTML(
+        string=page, url_fetcher=_data_only).write_pdf()
 
 
 def watermark(data, user):
@@ -377,6 +638,7 @@ class AccessLog(OfficeAccessMixin, ModelSQL, ModelView):
             ('download', "Download"),
             ('read', "Read"),
             ('print', "Print"),
+            ('lower', "Lower Secrecy"),
             ], "Action", required=True, readonly=True)
     detail = fields.Char("Detail", readonly=True)
 

@@ -14,7 +14,10 @@ import datetime as dt
 import io
 from collections import defaultdict
 
+from sql import Column
+
 from trytond.i18n import gettext
+from trytond.model.exceptions import AccessError
 from trytond.model import (
     ChatMixin, DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow,
     fields)
@@ -240,6 +243,37 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
             Index(t, (t.employee, Index.Range()), (t.at, Index.Range())))
 
     @classmethod
+    def check_punch_editor(cls):
+        """Punches change only through an approved correction (written by
+        the workflow, without access checks) or by HR; the model access in
+        attendance.xml says the same to the client"""
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        User = pool.get('res.user')
+        transaction = Transaction()
+        if not transaction.user or not transaction.check_access:
+            return
+        if ModelData.get_id('office_admin', 'group_hr') \
+                not in User.get_groups():
+            raise AccessError(gettext(
+                    'office_admin.msg_attendance_punch_hr_only'))
+
+    @classmethod
+    def create(cls, vlist):
+        cls.check_punch_editor()
+        return super().create(vlist)
+
+    @classmethod
+    def write(cls, *args):
+        cls.check_punch_editor()
+        super().write(*args)
+
+    @classmethod
+    def delete(cls, lines):
+        cls.check_punch_editor()
+        super().delete(lines)
+
+    @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):
         super().check_modification(
             mode, lines, values=values, external=external)
@@ -394,6 +428,32 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
         rows = [{k.strip().lower(): (v or '').strip()
                 for k, v in row.items() if k} for row in reader]
         return cls.intake(rows, company, source='file')
+
+
+class SheetDepartmentMixin:
+    """The employee's department on Tryton's attendance sheets, so that a
+    head's rule reads a column of the sheet itself (no dotted leaf)"""
+    __slots__ = ()
+    department = fields.Many2One('office.department', "Department")
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        employee = Employee.__table__()
+        query = super().table_query()
+        columns = [Column(query, c.output_name) for c in query.columns]
+        return query.join(employee, 'LEFT',
+            condition=Column(query, 'employee') == employee.id
+            ).select(*columns, employee.department.as_('department'))
+
+
+class SheetLine(SheetDepartmentMixin, OfficeAccessMixin, metaclass=PoolMeta):
+    __name__ = 'attendance.sheet.line'
+
+
+class Sheet(SheetDepartmentMixin, OfficeAccessMixin, metaclass=PoolMeta):
+    __name__ = 'attendance.sheet'
 
 
 class ImportStart(ModelView):

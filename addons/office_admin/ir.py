@@ -10,7 +10,7 @@ class Rule(metaclass=PoolMeta):
     @classmethod
     def _office_model(cls, model_name):
         return model_name.startswith('office.') or model_name in {
-            'attendance.line'}
+            'attendance.line', 'attendance.sheet', 'attendance.sheet.line'}
 
     @classmethod
     def _get_context(cls, model_name):
