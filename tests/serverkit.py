@@ -187,6 +187,9 @@ def _gunicorn(directory, port, env, workers):
     process = subprocess.Popen([bindir / 'gunicorn', '--workers',
             str(workers), '--threads', '1', '--bind', f'127.0.0.1:{port}',
             '--timeout', '120',
+            # Idle workers take 8-10 s to exit on a busy machine: do not
+            # wait for them longer than this when the tests end
+            '--graceful-timeout', '4',
             '--access-logfile', str(directory / 'access.log'),
             '--access-logformat', ACCESS_LOG_FORMAT,
             'trytond.application:app'],
