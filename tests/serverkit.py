@@ -40,11 +40,40 @@ def password(login):
 
 
 class Server:
-    def __init__(self, url, database, pg_uri, env):
+    def __init__(self, url, database, pg_uri, env, smtp_uri=None):
         self.url = url
         self.database = database
         self.pg_uri = pg_uri
         self.env = env
+        self.smtp_uri = smtp_uri
+        self.directory = Path(env['TRYTOND_CONFIG']).parent
+        self.pid = None  # gunicorn's master process
+
+    def worker_pids(self):
+        "The pids of gunicorn's workers"
+        pids = set()
+        for stat in Path('/proc').glob('[0-9]*/stat'):
+            try:
+                fields = stat.read_text().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.pid:
+                pids.add(int(stat.parent.name))
+        return pids
+
+    def worker_of(self, probe, timeout=5):
+        """The pid of the worker that served the request sent with the
+        PROBE_HEADER probe (read from the access log)."""
+        deadline = time.monotonic() + timeout
+        log = self.directory / 'access.log'
+        while True:
+            for line in log.read_text().splitlines():
+                pid, _, rest = line.partition(' ')
+                if rest.split(' ', 1)[0] == probe:
+                    return int(pid.strip('<>'))
+            if time.monotonic() > deadline:
+                raise LookupError(probe)
+            time.sleep(0.02)
 
     def client(self, login):
         return Client(self.url, self.database, login, password(login))
@@ -56,27 +85,59 @@ def _run(args, env, **kwargs):
 
 
 
-def start_server(pg_uri, smtp_uri, directory, workers=4, database=DATABASE):
+# The access log names the worker (pid) that served each request and the
+# request's X-Office-Probe header, so a test can tell the workers apart.
+ACCESS_LOG_FORMAT = '%(p)s %({x-office-probe}i)s %(s)s "%(r)s"'
+PROBE_HEADER = 'X-Office-Probe'
+
+
+def write_config(directory, pg_uri, smtp_uri, port, extra=None):
+    """Write directory/trytond.conf for a server on port and return its
+    path; extra maps sections to options added or replaced."""
+    sections = {
+        'database': {
+            'uri': pg_uri,
+            'path': directory / 'filestore',
+            'list': 'False',
+            'retry': '20',
+            },
+        'web': {
+            'listen': f'127.0.0.1:{port}',
+            'root': ROOT / 'web' / 'node_modules' / 'tryton-sao',
+            },
+        'email': {
+            'uri': smtp_uri,
+            'from': 'office@example.com',
+            },
+        'session': {
+            'max_attempt': '1000',
+            },
+        # Several workers: every worker LISTENs to PostgreSQL's ir_cache
+        # channel, so a change of groups, rules or access committed in one
+        # worker clears the caches of all of them at once (trytond's
+        # default, 300, lets the others use stale rights for 5 minutes).
+        'cache': {
+            'clean_timeout': '0',
+            },
+        }
+    for section, options in (extra or {}).items():
+        sections.setdefault(section, {}).update(options)
+    conf = directory / 'trytond.conf'
+    conf.write_text(''.join(
+            f'[{section}]\n' + ''.join(
+                f'{option} = {value}\n' for option, value in options.items())
+            for section, options in sections.items()))
+    return conf
+
+
+def start_server(pg_uri, smtp_uri, directory, workers=4, database=DATABASE,
+        extra=None):
     """Create the database and start gunicorn; return (server, process).
-    The caller terminates the process."""
+    extra: configuration options as in write_config. The caller terminates
+    the process."""
     directory = Path(directory)
     port = free_port()
-    conf = directory / 'trytond.conf'
-    conf.write_text(f"""
-[database]
-uri = {pg_uri}
-path = {directory / 'filestore'}
-list = False
-retry = 20
-[web]
-listen = 127.0.0.1:{port}
-root = {ROOT / 'web' / 'node_modules' / 'tryton-sao'}
-[email]
-uri = {smtp_uri}
-from = office@example.com
-[session]
-max_attempt = 1000
-""")
+    conf = write_config(directory, pg_uri, smtp_uri, port, extra)
     passfile = directory / 'admin-password'
     passfile.write_text(ADMIN_PASSWORD)
     env = dict(os.environ, TRYTOND_CONFIG=str(conf),
@@ -98,10 +159,44 @@ max_attempt = 1000
             '--activate-dependencies'], env)
     _run([sys.executable, ROOT / 'data' / 'demo.py', '-d', database,
             '--small'], env)
+    process = _gunicorn(directory, port, env, workers)
+    server = Server(
+        f'http://127.0.0.1:{port}', database, pg_uri, env, smtp_uri)
+    server.pid = process.pid
+    return server, process
+
+
+def start_other_server(server, directory, extra=None, workers=2):
+    """Start another gunicorn on server's database with a configuration of
+    its own (extra as in write_config); return (server, process)."""
+    directory = Path(directory)
+    port = free_port()
+    sections = {'database': {'path': server.directory / 'filestore'}}
+    for section, options in (extra or {}).items():
+        sections.setdefault(section, {}).update(options)
+    conf = write_config(
+        directory, server.pg_uri, server.smtp_uri, port, sections)
+    env = dict(server.env, TRYTOND_CONFIG=str(conf))
+    process = _gunicorn(directory, port, env, workers)
+    other = Server(f'http://127.0.0.1:{port}', server.database,
+        server.pg_uri, env, server.smtp_uri)
+    other.pid = process.pid
+    return other, process
+
+
+def _gunicorn(directory, port, env, workers):
+    "Start gunicorn and wait until it answers"
+    bindir = Path(sys.executable).parent
     log = open(directory / 'server.log', 'w')
     process = subprocess.Popen([bindir / 'gunicorn', '--workers',
             str(workers), '--threads', '1', '--bind', f'127.0.0.1:{port}',
-            '--timeout', '120', 'trytond.application:app'],
+            '--timeout', '120',
+            # Idle workers take 8-10 s to exit on a busy machine: do not
+            # wait for them longer than this when the tests end
+            '--graceful-timeout', '4',
+            '--access-logfile', str(directory / 'access.log'),
+            '--access-logformat', ACCESS_LOG_FORMAT,
+            'trytond.application:app'],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}'
     for _ in range(300):
@@ -115,4 +210,4 @@ max_attempt = 1000
                 raise RuntimeError(
                     (directory / 'server.log').read_text()[-3000:])
             time.sleep(0.1)
-    return Server(url, database, pg_uri, env), process
+    return process

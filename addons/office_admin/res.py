@@ -1,5 +1,10 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import datetime as dt
+
+from sql.aggregate import Count
+
+from trytond import config
 from trytond.cache import Cache
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
@@ -75,6 +80,19 @@ class User(metaclass=PoolMeta):
         return context
 
     @classmethod
+    def get_login(cls, login, parameters):
+        # A device that already logged in as this login is not refused
+        # because of other people's failures from the same address: only
+        # its own failures count (LoginAttempt.count_ip)
+        pool = Pool()
+        UserDevice = pool.get('res.user.device')
+        known = bool(parameters.get('device_cookie')
+            and UserDevice.get_valid_cookie(
+                login, parameters['device_cookie']))
+        with Transaction().set_context(_office_known_device=known):
+            return super().get_login(login, parameters)
+
+    @classmethod
     def users_in_group(cls, xml_id):
         "Return the active users of the group with the XML id"
         pool = Pool()
@@ -108,6 +126,60 @@ class User(metaclass=PoolMeta):
                         ], order=[('id', 'ASC')]):
                 result.setdefault(link.employee.id, link.user)
         return result
+
+
+def login_window():
+    "Seconds a failed login is counted for (`[office] login_window`)"
+    return config.getint('office', 'login_window', default=300)
+
+
+class LoginAttempt(metaclass=PoolMeta):
+    """Failed logins counted so that an attacker slows himself down, not
+    his victim: for a few minutes instead of the session timeout, per login
+    and device, or per login and address when the device is unknown, and
+    per address (`[session] max_attempt_ip_network`) only for unknown
+    devices."""
+    __name__ = 'res.user.login.attempt'
+
+    @staticmethod
+    def delay():
+        return dt.datetime.now() - dt.timedelta(seconds=login_window())
+
+    @classmethod
+    def _unknown_device(cls, table, login):
+        "The condition on failures of login from this unknown device"
+        _, ip_network = Transaction().remote_address()
+        return ((table.login == login[:cls.login.size])
+            & (table.device_cookie == None)  # noqa: E711
+            & (table.ip_network == (str(ip_network) if ip_network else None)))
+
+    @classmethod
+    def remove(cls, login, device_cookie=None):
+        if device_cookie:
+            return super().remove(login, device_cookie)
+        # A success from one address does not clear another's failures
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.delete(
+                where=cls._unknown_device(table, login)))
+
+    @classmethod
+    def count(cls, login, device_cookie=None):
+        if device_cookie:
+            return super().count(login, device_cookie)
+        # Failures from elsewhere do not lock this address out
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(Count(),
+                where=cls._unknown_device(table, login)
+                & (table.create_date >= cls.delay())))
+        return cursor.fetchone()[0]
+
+    @classmethod
+    def count_ip(cls):
+        if Transaction().context.get('_office_known_device'):
+            return 0
+        return super().count_ip()
 
 
 class UserApplication(metaclass=PoolMeta):
