@@ -324,8 +324,41 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
 
     @classmethod
     def seed_holidays_cron(cls):
+        """Seed this year and the next (daily and idempotent, so that an
+        upgraded holiday library lands the next morning) and, in December,
+        warn about next year's unknown adjusted working days."""
         calendars = cls.search([('country_code', '!=', None)])
-        cls.seed_holidays(calendars)
+        today = utcnow().replace(tzinfo=tz.UTC).astimezone(
+            cls.get_timezone()).date()
+        cls.seed_holidays(calendars, years=[today.year, today.year + 1])
+        cls.warn_next_year_unknown(calendars, today)
+
+    @classmethod
+    def warn_next_year_unknown(cls, calendars, today):
+        """In December, tell the Office Administrators once per calendar
+        and year when the calendar has adjusted working days (调休) this
+        year but none yet for the next one: they are published late in the
+        year and must be entered (or the library upgraded) before New
+        Year."""
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        User = pool.get('res.user')
+        if today.month != 12:
+            return 0
+        year = today.year + 1
+
+        def workday_years(calendar):
+            return {d.year for d, k in calendar._special_days().items()
+                if k == 'workday'}
+        pending = [c for c in calendars
+            if today.year in workday_years(c)
+            and year not in workday_years(c)]
+        if not pending:
+            return 0
+        admins = User.users_in_group('office_admin.group_office_admin')
+        return Notification.send(
+            pending, admins, 'office_admin.msg_calendar_next_year_unknown',
+            key='calendar_next_year_%s' % year, chat=False, year=year)
 
 
 class CalendarDay(OfficeAccessMixin, ModelSQL, ModelView):

@@ -39,7 +39,10 @@ class DocumentType(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     direction = fields.Selection([
             ('incoming', "Incoming"),
             ('outgoing', "Outgoing"),
-            ], "Direction", required=True)
+            ('internal', "Internal Report"),
+            ], "Direction", required=True,
+        help="Internal reports (such as the attendance report) are only "
+        "filed in the archive: they are neither received nor issued.")
     core = fields.Boolean(
         "Core", help="Core documents are also signed by Leadership.")
     prefix = fields.Char(
@@ -57,6 +60,23 @@ class DocumentType(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
             ('code_unique', Unique(t, t.direction, t.code),
                 'office_admin.msg_document_type_code_unique'),
             ]
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        ModelData = pool.get('ir.model.data')
+        super().__register__(module)
+        # Migration: the attendance report type (a noupdate record) was
+        # created as an incoming type
+        table = cls.__table__()
+        data = ModelData.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.update(
+                [table.direction], ['internal'],
+                where=(table.direction == 'incoming')
+                & table.id.in_(data.select(data.db_id,
+                        where=(data.module == module)
+                        & (data.fs_id == 'document_type_attendance')))))
 
 
 class DocumentCounter(OfficeAccessMixin, ModelSQL):

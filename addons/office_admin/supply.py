@@ -7,6 +7,7 @@ the purchase requests the order points generate and the store's stocktakes.
 Requisitions live in supply_requisition.py, monthly demand plans and their
 consolidation into purchase requests in supply_plan.py."""
 import datetime as dt
+import logging
 from collections import defaultdict
 from decimal import Decimal
 
@@ -25,6 +26,8 @@ from trytond.transaction import Transaction, without_check_access
 from .access import OfficeAccessMixin
 from . import calendar_
 from .exceptions import SupplyError, SupplyValidationError
+
+logger = logging.getLogger(__name__)
 
 
 def local_today(company=None):
@@ -557,3 +560,34 @@ class Cron(metaclass=PoolMeta):
                     "Office: Prepare Supply Stocktakes"),
                 ])
 
+
+class OrderPoint(metaclass=PoolMeta):
+    __name__ = 'stock.order_point'
+
+    @classmethod
+    def supply_stock(cls):
+        """Tryton's supply job (purchase requests for the order points
+        under their minimum). Run by the scheduler it skips the days that
+        are not working days of the company calendar, and it runs for
+        every company when the job has none (its record is created before
+        any company exists)."""
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        Company = pool.get('company.company')
+        User = pool.get('res.user')
+        transaction = Transaction()
+        company = User(transaction.user).company
+        if not company and not transaction.context.get('company'):
+            for company in Company.search([]):
+                with transaction.set_context(company=company.id):
+                    cls.supply_stock()
+            return
+        if company and transaction.context.get('_cron') == (
+                'stock.order_point|supply_stock'):
+            today = local_today(company)
+            if not Calendar.get_calendar(company).is_working_day(today):
+                logger.info(
+                    "supply job skipped: %s is not a working day of "
+                    "company %s", today, company.id)
+                return
+        super().supply_stock()
