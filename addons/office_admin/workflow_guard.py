@@ -41,7 +41,6 @@ Dotted search clauses through a relation (`('archive.title', 'like', ..)`)
 only reach the targets the caller may read (`restrict_dotted`).
 """
 from decimal import Decimal
-from functools import wraps
 
 from trytond.i18n import gettext
 from trytond.model import fields
@@ -365,26 +364,6 @@ def guard_copy(cls, default):
     return default
 
 
-def _wrap_create(func):
-    @wraps(func)
-    def create(cls, vlist):
-        if external_call():
-            guard_create(cls, vlist)
-        return func(cls, vlist)
-    create._workflow_guard = True
-    return create
-
-
-def _wrap_write(func):
-    @wraps(func)
-    def write(cls, *args):
-        if external_call():
-            guard_write(cls, args)
-        return func(cls, *args)
-    write._workflow_guard = True
-    return write
-
-
 def guard_delete(cls, records):
     parent_ids = {}
     for record in records:
@@ -395,24 +374,43 @@ def guard_delete(cls, records):
     check_parents(cls, parent_ids)
 
 
-def _wrap_delete(func):
-    @wraps(func)
-    def delete(cls, records):
+# The wrappers are set on the pool's class and call the rest of the chain
+# with super(): they come first, see what the caller sent and never hide a
+# method defined later (or patched in a test).
+def _wrap_create(owner):
+    def create(cls, vlist):
         if external_call():
-            guard_delete(cls, records)
-        return func(cls, records)
-    delete._workflow_guard = True
-    return delete
+            guard_create(cls, vlist)
+        return super(owner, cls).create(vlist)
+    create._workflow_guard = True
+    return create
 
 
-def _wrap_copy(func):
-    @wraps(func)
+def _wrap_write(owner):
+    def write(cls, *args):
+        if external_call():
+            guard_write(cls, args)
+        return super(owner, cls).write(*args)
+    write._workflow_guard = True
+    return write
+
+
+def _wrap_copy(owner):
     def copy(cls, records, default=None):
         if external_call():
             default = guard_copy(cls, default)
-        return func(cls, records, default=default)
+        return super(owner, cls).copy(records, default=default)
     copy._workflow_guard = True
     return copy
+
+
+def _wrap_delete(owner):
+    def delete(cls, records):
+        if external_call():
+            guard_delete(cls, records)
+        return super(owner, cls).delete(records)
+    delete._workflow_guard = True
+    return delete
 
 
 class WorkflowGuardMixin:
@@ -455,10 +453,10 @@ class WorkflowGuardMixin:
                 ('copy', _wrap_copy),
                 ('delete', _wrap_delete)]:
             current = cls.__dict__.get(name)
-            if current is not None and getattr(
-                    current.__func__, '_workflow_guard', False):
+            if current is not None:
+                # Already wrapped, or the pool class's own method
                 continue
-            setattr(cls, name, classmethod(wrap(getattr(cls, name).__func__)))
+            setattr(cls, name, classmethod(wrap(cls)))
 
 
 _NEGATIVE = {'!=', 'not in', 'not like', 'not ilike', 'not where'}
