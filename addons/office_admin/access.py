@@ -22,6 +22,8 @@ from trytond.pool import Pool
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
+from .workflow_guard import WorkflowGuardMixin
+
 
 def check_records_readable(records):
     "Raise AccessError (as read does) unless every record passes its rules"
@@ -80,7 +82,7 @@ def check_export_paths(Model, records, paths):
                 Target, model_records, [p for p in subpaths if p] or [[]])
 
 
-class OfficeAccessMixin:
+class OfficeAccessMixin(WorkflowGuardMixin):
     """Every office model: rules hold on every path (export included).
 
     `_workflow_fields`: the fields only the workflow's own methods write

@@ -25,6 +25,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import OfficeAccessMixin
+from .workflow_guard import check_clearance
 from . import calendar_
 from .common import mine_mixin
 from .exceptions import ApprovalAccessError, ApprovalError
@@ -1322,6 +1323,7 @@ class ApprovalMixin:
                         raise ApprovalError(gettext(
                                 'office_admin.msg_approval_user_required'))
                     user = User(int(user))
+                    check_clearance([record], [user])
                     if user == request.self_review_excluded():
                         raise ApprovalError(gettext(
                                 'office_admin.msg_approval_requester_reviewer'))
@@ -1350,6 +1352,7 @@ class ApprovalMixin:
                     if not users:
                         raise ApprovalError(gettext(
                                 'office_admin.msg_approval_user_required'))
+                    check_clearance([record], users)
                     Copy.save([Copy(request=request, user=u,
                                 copied_by=actor, comment=comment)
                             for u in users])

@@ -660,6 +660,8 @@ class Borrow(
         ModelView):
     "Borrowing of an archive (档案借阅)"
     __name__ = 'office.archive.borrow'
+    _workflow_own_fields = {'borrower', 'department'}
+    _reference_catalogue = {'archive'}
     _approval_transitions = {
         'approved': 'approved',
         'rejected': 'rejected',

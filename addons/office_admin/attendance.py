@@ -797,6 +797,7 @@ class Correction(
         ModelView):
     "Punch correction request (补卡)"
     __name__ = 'office.attendance.correction'
+    _workflow_own_fields = {'employee', 'department'}
     _approval_transitions = {
         'approved': 'approved',
         'rejected': 'rejected',

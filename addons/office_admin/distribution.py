@@ -23,6 +23,7 @@ from . import calendar_
 from .common import mine_mixin
 from .exceptions import DistributionError
 from .secrecy import secrecy_rank
+from .workflow_guard import check_clearance
 
 
 class Distribution(OfficeAccessMixin, mine_mixin('user'), ModelSQL, ModelView):
@@ -260,6 +261,8 @@ class Send(Wizard):
         User = pool.get('res.user')
         Employee = pool.get('company.employee')
         users = list(self.start.users)
+        # A reader named one by one must be cleared for every record
+        check_clearance(list(self.records), users)
         departments = [d.id for d in self.start.departments]
         if departments:
             employees = Employee.search([

@@ -23,6 +23,7 @@ from .deadline import DeadlineMixin
 from .distribution import DistributionMixin
 from .exceptions import DocumentError
 from .secrecy import SecrecyMixin
+from .workflow_guard import check_clearance
 
 URGENCY = [
     ('normal', "Normal (平件)"),
@@ -320,6 +321,17 @@ class Incoming(
         return super().create(vlist)
 
     @classmethod
+    def validate(cls, documents):
+        "A handler's clearance lets him read the document"
+        pool = Pool()
+        User = pool.get('res.user')
+        super().validate(documents)
+        for document in documents:
+            if document.handlers:
+                check_clearance([document], User.users_of_employees(
+                        document.handlers).values())
+
+    @classmethod
     def _deadline_open_domain(cls):
         return [('state', '=', 'handling')]
 
@@ -409,6 +421,7 @@ class Outgoing(
         ModelView):
     "Outgoing document (发文)"
     __name__ = 'office.document.outgoing'
+    _workflow_own_fields = {'drafter', 'department'}
     _approval_transitions = {
         'approved': 'signed',
         'rejected': 'draft',

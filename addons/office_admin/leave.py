@@ -62,6 +62,7 @@ class Leave(
         ModelView):
     "Leave"
     __name__ = 'office.leave'
+    _workflow_own_fields = {'employee', 'department'}
     _approval_transitions = {
         'approved': 'approved',
         'rejected': 'rejected',

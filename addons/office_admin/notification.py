@@ -20,6 +20,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
+from .secrecy import secrecy_rank
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +88,12 @@ class Notification:
                 logs = []
                 for record in sub_records:
                     chat_done = False
+                    # Nobody is told about what his clearance hides
+                    rank = getattr(record, 'secrecy_rank', None) or 0
                     for user in users:
                         if (str(record), user.id) in already:
+                            continue
+                        if secrecy_rank(user.clearance) < rank:
                             continue
                         label, description = cls._render(
                             record, user, message_id, variables)

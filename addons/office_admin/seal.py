@@ -54,6 +54,8 @@ class SealRequest(OfficeAccessMixin,
         DeadlineMixin, SecrecyMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelSQL, ModelView):
     __name__ = 'office.seal.request'
+    _workflow_fields = {'used_by'}
+    _workflow_own_fields = {'requester', 'department'}
     _rec_name = 'number'
     _approval_transitions = {
         'approved': 'approved',

@@ -58,6 +58,8 @@ class Plan(OfficeAccessMixin, DeadlineMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelView):
     "Monthly office-supply demand plan"
     __name__ = 'office.supply.plan'
+    _workflow_fields = {'submitted_by'}
+    _workflow_own_fields = {'department'}
     _approval_transitions = {
         'approved': 'approved',
         'rejected': 'rejected',
