@@ -44,9 +44,10 @@ FROM generate_series(1, {count}) g,
     (SELECT min(id) AS id FROM office_document_type
         WHERE direction = 'incoming') t;
 INSERT INTO office_distribution (resource, res_model, res_id, "user",
-    distributed_by, distributed_at, reminders, create_uid, create_date)
+    distributed_by, distributed_at, reminders, secrecy_rank, create_uid,
+    create_date)
 SELECT 'office.document.incoming,' || d.id, 'office.document.incoming', d.id,
-    {reader}, 1, now(), 0, 1, now()
+    {reader}, 1, now(), 0, d.secrecy_rank, 1, now()
 FROM office_document_incoming d WHERE d.id % 100 = 0;
 ANALYZE office_document_incoming;
 ANALYZE office_distribution;

@@ -4,23 +4,48 @@
 
 Tryton applies record rules in SQL for `search`/`read`, but `export_data`
 (over RPC and through the `/<db>/data/<model>` route) evaluates them in
-Python on loaded records, following dotted paths on its own.  Office models
-refuse an export of any record that `read` would refuse: every record the
-export reaches (the exported records and every record along each field
-path) is checked with `ir.rule` in SQL, exactly as `read` does.
+Python on loaded records (`eval_domain`), following dotted paths on its
+own.  Office models refuse an export of any record that `read` would
+refuse: every record the export reaches (the exported records and every
+record along each field path) is checked with `ir.rule` in SQL, exactly as
+`read` does, and a field path that does not exist (`request.rec_name`) is
+refused with a translated error.
 
 Writing record rules for an office model (so that SQL and Python agree):
-- put the rule on stored fields of the model itself (copy a secrecy rank, a
-  department or a list of involved users onto the record and keep it in
-  sync); never a dotted leaf (`archive.secrecy_rank`);
-- never a Function field without a stored twin in a rule;
-- test every path (search, read, export, the data route) with a user who
-  must not see the record (tests/test_access_matrix.py covers every office
-  model).
+- every leaf names a field of the model itself: never a dotted leaf
+  (`archive.secrecy_rank`, `request.requester`): in Python a dotted leaf
+  is true as soon as the many2one is set;
+- prefer stored fields: copy a secrecy rank, a department or the involved
+  users onto the record and keep them in sync (`secrecy_rank` of
+  `office.archive.file`, `involved_users` of `office.approval.request`);
+- a value that lives on a parent record is read through `related_field()`:
+  its getter (Python) and its searcher (SQL) follow the same path, so both
+  agree; other Function fields only when their getter and searcher compute
+  the same thing and do not depend on who evaluates them (`Rule.check`
+  searches as root);
+- no `'where'` leaf and no `__access__` (Python evaluates them as true);
+- test every path (search, read, export, the data route, attachments and
+  notes of the record) with a user who must not see the record.
 """
+from trytond.i18n import gettext
+from trytond.model import dualmethod, fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import (
+    Transaction, check_access, without_check_access)
+
+_RELATIONS = {'many2one', 'one2many', 'many2many', 'reference', 'one2one'}
+
+
+def related_field(path, field):
+    """Return a Function field with the value found at the dotted path (for
+    record rules): read in Python by following the path, searched in SQL
+    with the same dotted clause."""
+    function = fields.Function(
+        field, '_get_related_field', searcher='_search_related_field')
+    function.related_path = path
+    return function
 
 from .workflow_guard import WorkflowGuardMixin
 
@@ -43,12 +68,21 @@ def check_records_readable(records):
             Rule.check(model_name, list(sub_ids), mode='read')
 
 
-def _field_name(name):
+def _split_name(Model, name):
+    """Return the field of name as export_data reads it (`field`,
+    `field.translated`, `field:lang=xx`) or refuse it"""
+    descriptor = None
     if '.' in name:
-        name = name.split('.', 1)[0]
-    if ':lang=' in name:
+        name, descriptor = name.split('.', 1)
+    elif ':lang=' in name:
         name = name.split(':lang=', 1)[0]
-    return name
+    field = Model._fields.get(name)
+    if (field is None
+            or (descriptor is not None
+                and (descriptor != 'translated'
+                    or not callable(getattr(field, 'translated', None))))):
+        raise AccessError(gettext('office_admin.msg_export_field_invalid'))
+    return name, field
 
 
 def check_export_paths(Model, records, paths):
@@ -60,19 +94,24 @@ def check_export_paths(Model, records, paths):
     for path in paths:
         if not path:
             continue
-        children.setdefault(_field_name(path[0]), []).append(path[1:])
+        name, field = _split_name(Model, path[0])
+        if len(path) > 1 and field._type not in _RELATIONS:
+            raise AccessError(
+                gettext('office_admin.msg_export_field_invalid'))
+        children.setdefault(name, []).append(path[1:])
     for name, subpaths in children.items():
-        field = Model._fields.get(name)
-        if field is None or field._type not in {
-                'many2one', 'one2many', 'many2many', 'reference', 'one2one'}:
+        field = Model._fields[name]
+        if field._type not in _RELATIONS:
             continue
         targets = []
-        for record in records:
-            value = getattr(record, name)
-            if isinstance(value, (list, tuple)):
-                targets.extend(v for v in value if isinstance(v, BaseModel))
-            elif isinstance(value, BaseModel):
-                targets.append(value)
+        with without_check_access():
+            for record in records:
+                value = getattr(record, name)
+                if isinstance(value, (list, tuple)):
+                    targets.extend(
+                        v for v in value if isinstance(v, BaseModel))
+                elif isinstance(value, BaseModel):
+                    targets.append(value)
         by_model = {}
         for target in targets:
             by_model.setdefault(target.__name__, []).append(target)
@@ -96,3 +135,57 @@ class OfficeAccessMixin(WorkflowGuardMixin):
             check_export_paths(
                 cls, records, [f.split('/') for f in fields_names])
         return super().export_data(records, fields_names, header=header)
+
+    @dualmethod
+    def notify_user(
+            cls, records, icon, label, description=None, user=None, **extra):
+        "Notify a user only about the records he may read"
+        transaction = Transaction()
+        if user is not None and int(user) != transaction.user:
+            ids = [r.id for r in records if r.id is not None and r.id >= 0]
+            # Without the sender's context: the recipient's employees and
+            # companies must not be computed (and cached) from it
+            with transaction.set_user(int(user)), \
+                    transaction.reset_context(), check_access():
+                visible = set()
+                for sub_ids in grouped_slice(ids, 1000):
+                    visible.update(map(int, cls.search(
+                                [('id', 'in', list(sub_ids))])))
+            records = [r for r in records if r.id in visible]
+            if not records:
+                return
+        super().notify_user(
+            records, icon, label, description=description, user=user,
+            **extra)
+
+    @classmethod
+    def _get_related_field(cls, records, name):
+        from trytond.model import Model as BaseModel
+        path = cls._fields[name].related_path.split('.')
+        field = cls._fields[name]
+        multiple = field._type in {'one2many', 'many2many'}
+        result = {}
+        with without_check_access():
+            for record in records:
+                values = [record]
+                for step in path:
+                    next_values = []
+                    for value in values:
+                        value = getattr(value, step, None)
+                        if isinstance(value, (list, tuple)):
+                            next_values.extend(value)
+                        elif value is not None:
+                            next_values.append(value)
+                    values = next_values
+                values = [
+                    v.id if isinstance(v, BaseModel) else v for v in values]
+                if multiple:
+                    result[record.id] = sorted(set(values))
+                else:
+                    result[record.id] = values[0] if values else None
+        return result
+
+    @classmethod
+    def _search_related_field(cls, name, clause):
+        path = cls._fields[name].related_path
+        return [(path + clause[0][len(name):],) + tuple(clause[1:])]

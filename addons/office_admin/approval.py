@@ -24,11 +24,12 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, related_field
 from .workflow_guard import check_clearance
 from . import calendar_
 from .common import mine_mixin
 from .exceptions import ApprovalAccessError, ApprovalError
+from .secrecy import copy_secrecy_rank
 
 REVIEWER_SOURCES = [
     ('requester_head', "Requester's Department Head"),
@@ -569,12 +570,19 @@ class ApprovalRequest(
         'office.approval.step', 'request', "Steps", readonly=True)
     copies = fields.One2Many(
         'office.approval.copy', 'request', "Copied To", readonly=True)
+    # Stored for the record rules (see access.py): the document's secrecy
+    # rank and everyone involved, kept in sync by sync_access()
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
+    involved_users = fields.Many2Many(
+        'office.approval.request-res.user', 'request', 'user',
+        "Involved Users", readonly=True)
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.update({
+                Index(t, (t.secrecy_rank, Index.Range())),
                 Index(t, (t.res_model, Index.Equality()),
                     (t.res_id, Index.Range())),
                 Index(t, (t.requester, Index.Equality()),
@@ -589,6 +597,67 @@ class ApprovalRequest(
     @classmethod
     def default_activation(cls):
         return 0
+
+    @classmethod
+    def default_secrecy_rank(cls):
+        return 0
+
+    @classmethod
+    def on_modification(cls, mode, requests, field_names=None):
+        super().on_modification(mode, requests, field_names=field_names)
+        if mode == 'create' or (mode == 'write' and (
+                    not field_names
+                    or field_names & {'requester', 'secrecy_rank'})):
+            cls.sync_access(requests)
+
+    @classmethod
+    def sync_access(cls, requests):
+        """Copy the request's secrecy rank onto its steps and copies and
+        store the users involved (requester, reviewers, those reviewed for
+        and those copied): the record rules read only stored fields."""
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        Copy = pool.get('office.approval.copy')
+        Involved = pool.get('office.approval.request-res.user')
+        request = cls.__table__()
+        step = Step.__table__()
+        copy = Copy.__table__()
+        involved = Involved.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub_ids in grouped_slice([int(r) for r in requests], 200):
+            sub_ids = list(sub_ids)
+            for table in [step, copy]:
+                cursor.execute(*table.update(
+                        [table.secrecy_rank],
+                        [request.select(request.secrecy_rank,
+                                where=request.id == table.request)],
+                        where=table.request.in_(sub_ids)))
+            wanted = set()
+            cursor.execute(*request.select(request.id, request.requester,
+                    where=request.id.in_(sub_ids)))
+            wanted.update(cursor)
+            for column in [step.reviewer, step.original_reviewer]:
+                cursor.execute(*step.select(step.request, column,
+                        where=step.request.in_(sub_ids) & (column != Null)))
+                wanted.update(cursor)
+            cursor.execute(*copy.select(copy.request, copy.user,
+                    where=copy.request.in_(sub_ids)))
+            wanted.update(cursor)
+            cursor.execute(*involved.select(
+                    involved.id, involved.request, involved.user,
+                    where=involved.request.in_(sub_ids)))
+            existing = {}
+            for id_, request_id, user_id in cursor:
+                existing[(request_id, user_id)] = id_
+            to_delete = [i for k, i in existing.items() if k not in wanted]
+            to_create = [[r, u]
+                for r, u in sorted(wanted) if (r, u) not in existing]
+            for sub in grouped_slice(to_delete, 200):
+                cursor.execute(*involved.delete(
+                        where=involved.id.in_(list(sub))))
+            for sub in grouped_slice(to_create, 90):
+                cursor.execute(*involved.insert(
+                        [involved.request, involved.user], list(sub)))
 
     def get_rec_name(self, name):
         if self.resource:
@@ -618,6 +687,7 @@ class ApprovalRequest(
         with without_check_access():
             request = cls(
                 resource=record, res_model=record.__name__, res_id=record.id,
+                secrecy_rank=getattr(record, 'secrecy_rank', None) or 0,
                 rule=rule, requester=requester,
                 company=getattr(record, 'company', None),
                 state='pending', submitted_at=_now(), activation=0)
@@ -834,12 +904,17 @@ class ApprovalStep(
     timeout_done = fields.Boolean("Timeout Handled", readonly=True)
     reminders = fields.Integer("Reminders", readonly=True)
     reminded_at = fields.DateTime("Reminded At", readonly=True)
+    # For the record rules (see access.py): kept in sync by the request
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
+    request_users = related_field('request.involved_users', fields.Many2Many(
+            'res.user', None, None, "Involved Users"))
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.update({
+                Index(t, (t.secrecy_rank, Index.Range())),
                 Index(t, (t.reviewer, Index.Equality()),
                     (t.state, Index.Equality())),
                 Index(t, (t.request, Index.Range()),
@@ -869,6 +944,31 @@ class ApprovalStep(
     @classmethod
     def default_reminders(cls):
         return 0
+
+    @classmethod
+    def default_secrecy_rank(cls):
+        return 0
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        values = super().preprocess_values(mode, values)
+        if values.get('request') is not None and int(values['request']) >= 0:
+            with without_check_access():
+                values['secrecy_rank'] = Request(
+                    int(values['request'])).secrecy_rank or 0
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, steps, field_names=None):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        super().on_modification(mode, steps, field_names=field_names)
+        if mode == 'create' or (mode == 'write' and (
+                    not field_names or field_names & {
+                        'request', 'reviewer', 'original_reviewer'})):
+            Request.sync_access({s.request.id for s in steps})
 
     @classmethod
     def get_resources(cls):
@@ -1020,10 +1120,73 @@ class ApprovalCopy(OfficeAccessMixin, ModelSQL, ModelView):
         ondelete='RESTRICT')
     copied_by = fields.Many2One('res.user', "Copied By", readonly=True)
     comment = fields.Text("Comment", readonly=True)
+    # For the record rules (see access.py): kept in sync by the request
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
+    request_users = related_field('request.involved_users', fields.Many2Many(
+            'res.user', None, None, "Involved Users"))
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.secrecy_rank, Index.Range())))
+
+    @classmethod
+    def default_secrecy_rank(cls):
+        return 0
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        values = super().preprocess_values(mode, values)
+        if values.get('request') is not None and int(values['request']) >= 0:
+            with without_check_access():
+                values['secrecy_rank'] = Request(
+                    int(values['request'])).secrecy_rank or 0
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, copies, field_names=None):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        super().on_modification(mode, copies, field_names=field_names)
+        if mode == 'create' or (mode == 'write' and (
+                    not field_names or field_names & {'request', 'user'})):
+            Request.sync_access({c.request.id for c in copies})
 
     @classmethod
     def delete(cls, copies):
         raise AccessError(gettext('office_admin.msg_approval_no_delete'))
+
+
+class ApprovalRequestUser(OfficeAccessMixin, ModelSQL):
+    "Office Approval Request - User"
+    # The users involved in a request, stored for the record rules
+    __name__ = 'office.approval.request-res.user'
+    request = fields.Many2One(
+        'office.approval.request', "Request", required=True,
+        ondelete='CASCADE')
+    user = fields.Many2One(
+        'res.user', "User", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.user, Index.Equality()),
+                    (t.request, Index.Range())),
+                Index(t, (t.request, Index.Range())),
+                })
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        super().__register__(module)
+        # Migration: fill the fields the record rules read
+        copy_secrecy_rank(Request, lambda t: t.secrecy_rank == Null)
 
 
 class ApprovalMixin:

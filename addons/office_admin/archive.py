@@ -11,6 +11,8 @@ import io
 import mimetypes
 import os
 
+from sql import Null
+
 from trytond import config
 from trytond.filestore import filestore
 from trytond.i18n import gettext
@@ -18,6 +20,7 @@ from trytond.model.exceptions import AccessError
 from trytond.model import Index, ModelSQL, ModelView, Workflow, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
@@ -128,35 +131,54 @@ def decrypt(data, associated):
 
 
 class ArchiveBorrowMixin:
-    "Archives readable by the users who borrowed them, until the loan ends"
+    """Archives readable by the employees who borrowed them, until the loan
+    ends: `borrowers` is the same in SQL and in Python whoever evaluates it
+    (Rule.check searches as root), so record rules may use it."""
     __slots__ = ()
-    borrowed_by_me = fields.Function(
-        fields.Boolean("Borrowed by Me"), 'get_borrowed_by_me',
-        searcher='search_borrowed_by_me')
+    _borrow_archive_column = 'id'
+    borrowers = fields.Function(
+        fields.Many2Many('company.employee', None, None, "Borrowers"),
+        'get_borrowers', searcher='search_borrowers')
 
     @classmethod
-    def _borrowed_ids(cls):
+    def _lent(cls):
+        "Return the query of (archive, borrower) of the current loans"
         pool = Pool()
         Borrow = pool.get('office.archive.borrow')
-        User = pool.get('res.user')
         borrow = Borrow.__table__()
-        employees = list(User.get_employees()) or [-1]
-        return borrow.select(borrow.archive, where=(
-                borrow.borrower.in_(employees)
-                & (borrow.state == 'lent')
-                & (borrow.access_until > calendar_.utcnow())))
-
-    def get_borrowed_by_me(self, name):
-        cursor = Transaction().connection.cursor()
-        cursor.execute(*self._borrowed_ids())
-        return self.id in {r for r, in cursor}
+        return borrow, ((borrow.state == 'lent')
+            & (borrow.access_until > calendar_.utcnow()))
 
     @classmethod
-    def search_borrowed_by_me(cls, name, clause):
+    def get_borrowers(cls, records, name):
+        table = cls.__table__()
+        borrow, where = cls._lent()
+        column = getattr(table, cls._borrow_archive_column)
+        cursor = Transaction().connection.cursor()
+        result = {r.id: set() for r in records}
+        for sub_ids in grouped_slice([r.id for r in records], 200):
+            cursor.execute(*table.join(borrow,
+                    condition=borrow.archive == column
+                    ).select(table.id, borrow.borrower,
+                    where=where & table.id.in_(list(sub_ids))))
+            for id_, borrower in cursor:
+                result[id_].add(borrower)
+        return {k: sorted(v) for k, v in result.items()}
+
+    @classmethod
+    def search_borrowers(cls, name, clause):
         _, operator, value = clause[:3]
-        if (operator == '=') == bool(value):
-            return [('id', 'in', cls._borrowed_ids())]
-        return [('id', 'not in', cls._borrowed_ids())]
+        table = cls.__table__()
+        borrow, where = cls._lent()
+        column = getattr(table, cls._borrow_archive_column)
+        if operator not in {'=', 'in'}:
+            return [('id', '=', -1)]
+        values = value if operator == 'in' else [value]
+        values = [int(v) for v in values if v is not None] or [-1]
+        return [('id', 'in', table.join(borrow,
+                    condition=borrow.archive == column
+                    ).select(table.id,
+                    where=where & borrow.borrower.in_(values)))]
 
 
 class Archive(OfficeAccessMixin, 
@@ -294,6 +316,15 @@ class Archive(OfficeAccessMixin,
                         } for archive in archives])
 
     @classmethod
+    def on_modification(cls, mode, archives, field_names=None):
+        pool = Pool()
+        File = pool.get('office.archive.file')
+        super().on_modification(mode, archives, field_names=field_names)
+        if mode == 'write' and (not field_names
+                or field_names & {'secrecy', 'secrecy_rank', 'department'}):
+            File.sync_archive(archives=archives)
+
+    @classmethod
     def _deadline_open_domain(cls):
         return [('state', '=', 'pending')]
 
@@ -355,12 +386,18 @@ class Archive(OfficeAccessMixin,
         cls.save(archives)
 
 
-class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
+class ArchiveFile(
+        OfficeAccessMixin, ArchiveBorrowMixin, ModelSQL, ModelView):
     "Electronic copy of an archive: encrypted at rest when secret"
     __name__ = 'office.archive.file'
+    _borrow_archive_column = 'archive'
 
     archive = fields.Many2One(
         'office.archive', "Archive", required=True, ondelete='CASCADE')
+    # Copied from the archive for the record rules (see access.py)
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
+    department = fields.Many2One(
+        'office.department', "Department", readonly=True)
     name = fields.Char("File Name", required=True)
     data = fields.Function(
         fields.Binary("File", filename='name'), 'get_data',
@@ -378,6 +415,11 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.update({
+                Index(t, (t.archive, Index.Range())),
+                Index(t, (t.secrecy_rank, Index.Range())),
+                })
         # Only the getter and setter of data touch the stored bytes
         cls.content.states = {'invisible': True}
 
@@ -390,6 +432,15 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
         if table_h.column_exist('digest'):
             cls._migrate_stored_digest()
             table_h.drop_column('digest')
+
+        # Migration: fill the fields the record rules read
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=table.secrecy_rank == Null))
+        ids = [i for i, in cursor]
+        if ids:
+            cls.sync_archive(files=cls.browse(ids))
 
     @classmethod
     def _migrate_stored_digest(cls):
@@ -482,6 +533,47 @@ class ArchiveFile(OfficeAccessMixin, ModelSQL, ModelView):
                     decrypted.append(file)
                 cls._store(file, data)
         return decrypted
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Archive = pool.get('office.archive')
+        values = super().preprocess_values(mode, values)
+        if values.get('archive') is not None and int(values['archive']) >= 0:
+            with without_check_access():
+                archive = Archive(int(values['archive']))
+                values['secrecy_rank'] = archive.secrecy_rank
+                values['department'] = (
+                    archive.department.id if archive.department else None)
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, files, field_names=None):
+        super().on_modification(mode, files, field_names=field_names)
+        if mode == 'create' or (mode == 'write' and (
+                    not field_names or 'archive' in field_names)):
+            cls.sync_archive(files=files)
+
+    @classmethod
+    def sync_archive(cls, files=None, archives=None):
+        "Copy the secrecy rank and department of the archive onto its files"
+        pool = Pool()
+        Archive = pool.get('office.archive')
+        table = cls.__table__()
+        archive = Archive.__table__()
+        cursor = Transaction().connection.cursor()
+        if files is not None:
+            column, records = table.id, files
+        else:
+            column, records = table.archive, archives
+        for sub_ids in grouped_slice([r.id for r in records], 200):
+            cursor.execute(*table.update(
+                    [table.secrecy_rank, table.department],
+                    [archive.select(archive.secrecy_rank,
+                            where=archive.id == table.archive),
+                        archive.select(archive.department,
+                            where=archive.id == table.archive)],
+                    where=column.in_(list(sub_ids))))
 
     @classmethod
     def check_file(cls, name, data):

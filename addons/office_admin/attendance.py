@@ -27,7 +27,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -226,6 +226,9 @@ class ScheduleAssignment(OfficeAccessMixin, ModelSQL, ModelView):
 
 class Line(OfficeAccessMixin, metaclass=PoolMeta):
     __name__ = 'attendance.line'
+    # For the record rules (see access.py)
+    employee_department = related_field('employee.department', fields.Many2One(
+            'office.department', "Employee Department"))
 
     device = fields.Char("Device", readonly=True)
     method = fields.Selection(

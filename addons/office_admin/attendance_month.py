@@ -17,7 +17,7 @@ from trytond.report import Report
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, related_field
 from .approval import ApprovalMixin
 from .common import context_department
 from .exceptions import AttendanceError
@@ -285,6 +285,15 @@ class Month(
 class MonthLine(OfficeAccessMixin, ModelSQL, ModelView):
     "Monthly attendance report line"
     __name__ = 'office.attendance.month.line'
+    # For the record rules (see access.py)
+    # an id, not a Many2One: the line is not a company record
+    report_company = related_field(
+        'report.company', fields.Integer("Report Company"))
+    report_department = related_field('report.department', fields.Many2One(
+            'office.department', "Report Department"))
+    report_reviewers = related_field(
+        'report.approval_reviewers', fields.Many2Many(
+            'res.user', None, None, "Report Reviewers"))
 
     report = fields.Many2One(
         'office.attendance.month', "Report", required=True,

@@ -22,7 +22,7 @@ from .access import OfficeAccessMixin
 from . import calendar_
 from .common import mine_mixin
 from .exceptions import DistributionError
-from .secrecy import secrecy_rank
+from .secrecy import copy_secrecy_rank, secrecy_rank
 from .workflow_guard import check_clearance
 
 
@@ -42,6 +42,14 @@ class Distribution(OfficeAccessMixin, mine_mixin('user'), ModelSQL, ModelView):
     read_at = fields.DateTime("Read At", readonly=True)
     reminded_at = fields.DateTime("Reminded At", readonly=True)
     reminders = fields.Integer("Reminders", readonly=True)
+    # The document's rank, for the clearance rule (see secrecy.py)
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Migration: fill the rank the clearance rule reads
+        copy_secrecy_rank(cls, lambda t: t.secrecy_rank == Null)
 
     @classmethod
     def __setup__(cls):
@@ -61,6 +69,10 @@ class Distribution(OfficeAccessMixin, mine_mixin('user'), ModelSQL, ModelView):
 
     @classmethod
     def default_reminders(cls):
+        return 0
+
+    @classmethod
+    def default_secrecy_rank(cls):
         return 0
 
     @classmethod
@@ -208,7 +220,8 @@ class DistributionMixin:
                             ('res_id', '=', record.id),
                             ])}
                 lines = [Line(resource=record, res_model=cls.__name__,
-                        res_id=record.id, user=u, distributed_by=sender,
+                        res_id=record.id, secrecy_rank=rank, user=u,
+                        distributed_by=sender,
                         distributed_at=now) for u in cleared
                     if int(u) not in existing]
                 Line.save(lines)

@@ -1,7 +1,17 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import json
+from collections import defaultdict
+
+from trytond.i18n import gettext
+from trytond.model import Model
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction, check_access
+from trytond.tools import grouped_slice
+from trytond.transaction import (
+    Transaction, check_access, without_check_access)
+
+from .access import check_export_paths
 
 
 class Rule(metaclass=PoolMeta):
@@ -57,18 +67,185 @@ class Cron(metaclass=PoolMeta):
                 ])
 
 
+def check_resources(resources, mode='read'):
+    """The one visibility check of what hangs on a record (attachments,
+    notes, e-mails, logs, chat, notifications): raise AccessError unless
+    the user may `mode` every resource ('model,id' or records), with model
+    access and record rules, as `read` checks them."""
+    pool = Pool()
+    ModelAccess = pool.get('ir.model.access')
+    Rule = pool.get('ir.rule')
+    transaction = Transaction()
+    if not transaction.user or not transaction.check_access:
+        return
+    by_model = defaultdict(set)
+    for resource in resources:
+        if not resource:
+            continue
+        model, id_ = str(resource).split(',')
+        try:
+            id_ = int(id_)
+        except ValueError:
+            continue
+        if id_ >= 0:
+            by_model[model].add(id_)
+    for model, ids in by_model.items():
+        ModelAccess.check(model, mode=mode)
+        for sub_ids in grouped_slice(sorted(ids), 1000):
+            Rule.check(model, list(sub_ids), mode=mode)
+
+
+def readable_ids(model, ids):
+    "Return the ids of model the user may read (model access and rules)"
+    pool = Pool()
+    ModelAccess = pool.get('ir.model.access')
+    transaction = Transaction()
+    if not transaction.user or not transaction.check_access:
+        return set(ids)
+    try:
+        Model = pool.get(model)
+    except KeyError:
+        return set()
+    if not ModelAccess.check(model, mode='read', raise_exception=False):
+        return set()
+    result = set()
+    for sub_ids in grouped_slice(sorted(ids), 1000):
+        result.update(map(int, Model.search([('id', 'in', list(sub_ids))])))
+    return result
+
+
+class ResourceVisibilityMixin:
+    """Attachments, notes, e-mails and logs of a record: every path (read,
+    search, export, the data route) checks the resource with
+    check_resources()."""
+    __slots__ = ()
+
+    @classmethod
+    def check_access(cls, ids, mode='read'):
+        transaction = Transaction()
+        if transaction.user == 0 or not transaction.check_access:
+            return
+        with without_check_access():
+            resources = [r.resource for r in cls.browse(ids)]
+        for model_name, ids in _group(resources).items():
+            for model_name, check_mode in cls._convert_check_access(
+                    model_name, mode):
+                check_resources(
+                    ['%s,%s' % (model_name, i) for i in ids], check_mode)
+
+    @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            cls.check_access([r.id for r in records], mode='read')
+            check_export_paths(
+                cls, records, [f.split('/') for f in fields_names])
+        return super().export_data(records, fields_names, header=header)
+
+
+def _group(resources):
+    result = defaultdict(set)
+    for resource in resources:
+        if isinstance(resource, Model) and resource.id is not None:
+            result[resource.__name__].add(resource.id)
+    return result
+
+
+class Attachment(ResourceVisibilityMixin, metaclass=PoolMeta):
+    __name__ = 'ir.attachment'
+
+
+class Note(ResourceVisibilityMixin, metaclass=PoolMeta):
+    __name__ = 'ir.note'
+
+
+class Email(ResourceVisibilityMixin, metaclass=PoolMeta):
+    __name__ = 'ir.email'
+
+
+class ModelLog(ResourceVisibilityMixin, metaclass=PoolMeta):
+    __name__ = 'ir.model.log'
+
+
 class ChatChannel(metaclass=PoolMeta):
     __name__ = 'ir.chat.channel'
 
     @classmethod
     def check_access(cls, resource):
-        """Tryton checks only the model access of a chat; office records
-        also check their record rules (secrecy, recipients), so that their
-        conversation never shows what the record hides."""
+        """Tryton checks only the model access of a chat; the record rules
+        of the resource are checked too (secrecy, recipients), so that a
+        conversation never shows what its record hides."""
         super().check_access(resource)
+        with check_access():
+            check_resources([resource])
+
+
+class Notification(metaclass=PoolMeta):
+    """A user sees only the notices about office records he may read"""
+    __name__ = 'res.notification'
+
+    @classmethod
+    def _hidden(cls, notifications):
+        "Return the ids of the notifications about records one cannot read"
         pool = Pool()
-        model, id_ = str(resource).split(',')
-        if model.startswith('office.') and Transaction().user:
-            Model = pool.get(model)
-            with check_access():
-                Model.read([int(id_)], ['id'])
+        Rule = pool.get('ir.rule')
+        by_model = defaultdict(set)
+        records = {}
+        with without_check_access():
+            notifications = cls.browse([int(n) for n in notifications])
+            values = [(n.id, n.model, n.records) for n in notifications]
+        for id_, model, ids in values:
+            if (model and ids and Rule._office_model(model)):
+                try:
+                    ids = {int(i) for i in json.loads(ids)}
+                except (ValueError, TypeError):
+                    ids = {-1}
+                records[id_] = (model, ids)
+                by_model[model].update(ids)
+        with check_access():
+            readable = {
+                m: readable_ids(m, ids) for m, ids in by_model.items()}
+        return {n for n, (m, ids) in records.items()
+            if not ids <= readable[m]}
+
+    @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            **kwargs):
+        transaction = Transaction()
+        if (kwargs.get('query', False) or not transaction.user
+                or not transaction.check_access):
+            return super().search(domain, offset=offset, limit=limit,
+                order=order, count=count, **kwargs)
+        # Filter in Python: a user has few notifications
+        records = super().search(domain, order=order, **kwargs)
+        hidden = cls._hidden(records)
+        records = [r for r in records if r.id not in hidden][offset or 0:]
+        if limit is not None:
+            records = records[:limit]
+        if count:
+            return len(records)
+        return cls.browse(records)
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            if cls._hidden(ids):
+                raise AccessError(gettext('office_admin.msg_resource_access'))
+        return super().read(ids, fields_names)
+
+    @classmethod
+    def export_data(cls, records, fields_names, header=False):
+        transaction = Transaction()
+        if transaction.user and transaction.check_access:
+            if cls._hidden(records):
+                raise AccessError(gettext('office_admin.msg_resource_access'))
+        return super().export_data(records, fields_names, header=header)
+
+    @classmethod
+    def get_count(cls):
+        with check_access():
+            return cls.search([
+                    ('user', '=', Transaction().user),
+                    ('unread', '=', True),
+                    ], count=True)

@@ -24,7 +24,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import (
     Button, StateAction, StateTransition, StateView, Wizard)
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -137,6 +137,9 @@ class Meeting(OfficeAccessMixin,
         DeadlineMixin, DistributionMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelSQL, ModelView):
     __name__ = 'office.meeting'
+    # For the record rules (see access.py)
+    attendee_employees = related_field('attendees.employee', fields.Many2Many(
+            'company.employee', None, None, "Attendee Employees"))
     _rec_name = 'topic'
     _states = {
         'readonly': ~Eval('state').in_(['draft']),
@@ -953,7 +956,28 @@ class MeetingDepartment(OfficeAccessMixin, ModelSQL):
         ondelete='CASCADE')
 
 
-class Attendee(OfficeAccessMixin, ModelSQL, ModelView):
+class MeetingAccessMixin:
+    "The meeting's own record rule, read on a part of the meeting"
+    __slots__ = ()
+    # For the record rules (see access.py)
+    meeting_organiser = related_field('meeting.organiser', fields.Many2One(
+            'company.employee', "Meeting Organiser"))
+    meeting_attendees = related_field(
+        'meeting.attendees.employee', fields.Many2Many(
+            'company.employee', None, None, "Meeting Attendees"))
+    meeting_department = related_field('meeting.department', fields.Many2One(
+            'office.department', "Meeting Department"))
+    meeting_create_uid = related_field('meeting.create_uid', fields.Many2One(
+            'res.user', "Meeting Created By"))
+    meeting_reviewers = related_field(
+        'meeting.approval_reviewers', fields.Many2Many(
+            'res.user', None, None, "Meeting Reviewers"))
+    meeting_recipients = related_field(
+        'meeting.distribution_recipients', fields.Many2Many(
+            'res.user', None, None, "Meeting Recipients"))
+
+
+class Attendee(OfficeAccessMixin, MeetingAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.meeting.attendee'
 
     meeting = fields.Many2One(
@@ -1025,7 +1049,8 @@ class Attendee(OfficeAccessMixin, ModelSQL, ModelView):
                         'office_admin.msg_meeting_attendee_unknown'))
 
 
-class MeetingEquipment(OfficeAccessMixin, ModelSQL, ModelView):
+class MeetingEquipment(
+        OfficeAccessMixin, MeetingAccessMixin, ModelSQL, ModelView):
     "A booking of a movable piece of equipment"
     __name__ = 'office.meeting.equipment'
 
@@ -1067,7 +1092,7 @@ class MeetingEquipment(OfficeAccessMixin, ModelSQL, ModelView):
         return values
 
 
-class Decision(OfficeAccessMixin, ModelSQL, ModelView):
+class Decision(OfficeAccessMixin, MeetingAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.meeting.decision'
     meeting = fields.Many2One(
         'office.meeting', "Meeting", required=True, ondelete='CASCADE')
@@ -1080,7 +1105,7 @@ class Decision(OfficeAccessMixin, ModelSQL, ModelView):
         cls._order.insert(0, ('sequence', 'ASC NULLS LAST'))
 
 
-class Action(OfficeAccessMixin, ModelSQL, ModelView):
+class Action(OfficeAccessMixin, MeetingAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.meeting.action'
     meeting = fields.Many2One(
         'office.meeting', "Meeting", required=True, ondelete='CASCADE')

@@ -10,7 +10,7 @@ from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.transaction import Transaction
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -56,6 +56,9 @@ class SealRequest(OfficeAccessMixin,
     __name__ = 'office.seal.request'
     _workflow_fields = {'used_by'}
     _workflow_own_fields = {'requester', 'department'}
+    # For the record rules (see access.py)
+    seal_keeper = related_field('seal.keeper', fields.Many2One(
+            'company.employee', "Seal Keeper"))
     _rec_name = 'number'
     _approval_transitions = {
         'approved': 'approved',

@@ -6,10 +6,16 @@ a user's clearance.
 A model that mixes in `SecrecyMixin` stores both the level's key and its rank;
 the rule `[('secrecy_rank', '<=', Eval('clearance_rank', 0))]` (see
 `rule_group_*_clearance` in the XML files) then filters search, read, count
-and export through Tryton's own `ir.rule` machinery."""
+and export through Tryton's own `ir.rule` machinery.  Records that show a
+classified record (its approval requests, steps and copies, its
+distribution, the files of an archive) store the same rank, kept in sync
+when the secrecy changes, under the same rule (see access.py)."""
+from sql.conditionals import Coalesce
+
 from trytond.model import Index, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval
+from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
 
 SECRECY_LEVELS = [
@@ -20,10 +26,45 @@ SECRECY_LEVELS = [
     ('top_secret', "Top Secret"),
     ]
 SECRECY_RANK = {key: rank for rank, (key, _) in enumerate(SECRECY_LEVELS)}
+# Models whose records carry the rank of a classified record (their
+# `resource` as res_model/res_id columns) for their clearance rule; a model
+# with a `sync_access(ids)` class method is told after its ranks change.
+RANK_COPIES = ['office.approval.request', 'office.distribution']
 
 
 def secrecy_rank(level):
     return SECRECY_RANK.get(level or 'public', 0)
+
+
+def copy_secrecy_rank(Copy, where):
+    """Set the secrecy_rank of the rows of Copy matching where(table) from
+    their resource; return the ids updated."""
+    pool = Pool()
+    table = Copy.__table__()
+    cursor = Transaction().connection.cursor()
+    cursor.execute(*table.select(table.id, table.res_model,
+            where=where(table)))
+    by_model = {}
+    for id_, model in cursor:
+        by_model.setdefault(model, []).append(id_)
+    for model, ids in by_model.items():
+        try:
+            Model = pool.get(model)
+        except KeyError:
+            Model = None
+        for sub_ids in grouped_slice(ids, 200):
+            if Model is not None and 'secrecy_rank' in Model._fields:
+                resource = Model.__table__()
+                value = Coalesce(resource.select(resource.secrecy_rank,
+                        where=resource.id == table.res_id), 0)
+            else:
+                value = 0
+            cursor.execute(*table.update([table.secrecy_rank], [value],
+                    where=table.id.in_(list(sub_ids))))
+    ids = [i for ids in by_model.values() for i in ids]
+    if ids and hasattr(Copy, 'sync_access'):
+        Copy.sync_access(ids)
+    return ids
 
 
 class SecrecyMixin:
@@ -63,3 +104,18 @@ class SecrecyMixin:
         if 'secrecy' in values:
             values['secrecy_rank'] = secrecy_rank(values['secrecy'])
         return values
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        pool = Pool()
+        super().on_modification(mode, records, field_names=field_names)
+        if mode == 'write' and (not field_names
+                or field_names & {'secrecy', 'secrecy_rank'}):
+            # The records that show what this one says follow its rank
+            for name in RANK_COPIES:
+                Copy = pool.get(name)
+                for sub_ids in grouped_slice([r.id for r in records], 200):
+                    sub_ids = list(sub_ids)
+                    copy_secrecy_rank(Copy, lambda t: (
+                            (t.res_model == cls.__name__)
+                            & t.res_id.in_(sub_ids)))

@@ -21,7 +21,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateAction, StateView, Wizard
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -412,6 +412,16 @@ _LINE_STATES = {
 class PlanLine(OfficeAccessMixin, SupplyLineMixin, ModelSQL, ModelView):
     "Monthly office-supply demand plan line"
     __name__ = 'office.supply.plan.line'
+    # For the record rules (see access.py)
+    # an id, not a Many2One: the line is not a company record
+    plan_company = related_field(
+        'plan.company', fields.Integer("Plan Company"))
+    plan_department = related_field('plan.department', fields.Many2One(
+            'office.department', "Plan Department"))
+    plan_create_uid = related_field('plan.create_uid', fields.Many2One(
+            'res.user', "Plan Created By"))
+    plan_reviewers = related_field('plan.approval_reviewers', fields.Many2Many(
+            'res.user', None, None, "Plan Reviewers"))
     _supply_document = 'plan'
 
     plan = fields.Many2One(

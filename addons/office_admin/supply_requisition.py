@@ -19,7 +19,7 @@ from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
@@ -524,6 +524,22 @@ _LINE_STATES = {
 class RequisitionLine(OfficeAccessMixin, SupplyLineMixin, ModelSQL, ModelView):
     "Office-supply requisition line"
     __name__ = 'office.supply.requisition.line'
+    # For the record rules (see access.py)
+    # an id, not a Many2One: the line is not a company record
+    requisition_company = related_field(
+        'requisition.company', fields.Integer("Requisition Company"))
+    requisition_requester = related_field(
+        'requisition.requester', fields.Many2One(
+            'company.employee', "Requisition Requester"))
+    requisition_department = related_field(
+        'requisition.department', fields.Many2One(
+            'office.department', "Requisition Department"))
+    requisition_create_uid = related_field(
+        'requisition.create_uid', fields.Many2One(
+            'res.user', "Requisition Created By"))
+    requisition_reviewers = related_field(
+        'requisition.approval_reviewers', fields.Many2Many(
+            'res.user', None, None, "Requisition Reviewers"))
     _supply_document = 'requisition'
 
     requisition = fields.Many2One(
