@@ -14,15 +14,15 @@ can read are refused in create, write and copy.  No response body may
 carry a hidden marker (titles, numbers, texts).  The closing line states
 the size of the matrix and the leaks; the goal is 0 leaks."""
 import csv
-import io
 import datetime as dt
+import io
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -383,16 +383,20 @@ class World:
         loan = self.create(sales1, borrow, {
                 'archive': shown, 'purpose': "借阅",
                 'return_date': dt.date.today() + dt.timedelta(days=7)})
+        self.button(sales1, borrow, 'submit', [loan])
         self.visible(borrow, 'internal', loan)
 
     def build_approval(self):
         "Approval requests, steps and copies of the hidden seal request"
         boss = self.client(self.boss_login)
-        seal = self.records['office.seal.request']['hidden'][0][0]
-        self.try_('copy hidden seal request', self.wizard, boss,
-            'office.approval.decide', 'office.seal.request', [seal],
-            'decide', {'start': {'action': 'copy', 'users': [self.vgm],
-                    'comment': f"{HIDE} 意见", 'return_to': 'previous'}})
+        # The general manager, reviewer of the boss's loan, copies it
+        loans = self.records.get('office.archive.borrow', {}).get('hidden')
+        if loans:
+            self.try_('copy hidden loan', self.wizard, self.client('gm'),
+                'office.approval.decide', 'office.archive.borrow',
+                [loans[0][0]], 'decide', {'start': {
+                        'action': 'copy', 'users': [self.vgm],
+                        'comment': f"{HIDE} 意见", 'return_to': 'previous'}})
         admin = self.admin
         for model in ['office.seal.request', 'office.document.outgoing',
                 'office.archive.borrow', 'office.leave',
@@ -440,10 +444,6 @@ class World:
             for i, _ in self.records[m]['hidden']]
         self.hidden('office.distribution', *admin.search(
                 'office.distribution', [('resource', 'in', resources)]))
-        self.hidden('office.document.incoming-company.employee',
-            *(self.try_('handlers', admin.search,
-                    'office.document.incoming-company.employee',
-                    [('document', '=', hidden)]) or []))
         recipient = self.client(self.login('recipient'))
         shown = self.records['office.document.outgoing']['visible'][
             'recipient']
@@ -559,10 +559,6 @@ class World:
                     ('office.meeting.equipment', 'meeting')]:
                 self.hidden(sub, *admin.search(sub, [(field, '=', hidden)]),
                     level='dept')
-            self.hidden('office.meeting-office.department', *(self.try_(
-                        'meeting departments', admin.search,
-                        'office.meeting-office.department',
-                        [('meeting', '=', hidden)]) or []), level='dept')
         sales1 = self.client('sales1')
         shown = self.create(sales1, model, values(
                 f"{SHOW} 会议", self.employees['internal'], 2))
@@ -597,6 +593,8 @@ class World:
                 'note': f"{DEPT} 领用", 'lines': lines(f"{DEPT} 用途")})
         self.try_('submit hidden requisition', self.button, boss,
             requisition, 'submit', [hidden])
+        self.try_('approve hidden requisition', self.button,
+            self.client('gm'), requisition, 'approval_approve', [hidden])
         self.try_('issue hidden requisition', self.button, boss,
             requisition, 'issue', [hidden])
         self.hidden(requisition, hidden, level='dept')
@@ -674,8 +672,8 @@ class World:
             fields = admin.model(model, 'fields_get', [])
             names = [n for n in ['number', 'code'] if n in fields]
             for row in self.try_('secrets', admin.read, model, ids,
-                    names + ['rec_name']) or []:
-                for name in names + ['rec_name']:
+                    names) or []:
+                for name in names:
                     value = row.get(name)
                     if (isinstance(value, str) and len(value) >= 6
                             and not value.startswith('(')
@@ -743,6 +741,15 @@ class Matrix:
             levels.add('dept')
         ids = [i for i, level in recs['hidden'] if level in levels]
         self._markers = self.markers(levels)
+        if spec.get('rpc') is False:
+            # A relation table: not served over RPC at all
+            call = self.client.model
+            self.cell(model, 'search', call, model, 'search', [], 0, None,
+                None)
+            self.cell(model, 'read', call, model, 'read', [1], ['id'])
+            self.cell(model, 'export', call, model, 'export_data', [1],
+                ['id'])
+            return
         if not ids:
             return
         client = self.client
@@ -782,7 +789,7 @@ class Matrix:
         for path, export in exports:
             self.cell(model, path, call, model, 'export_data', ids,
                 ['id'] + export, ids=ids)
-            if path != 'export x2many':
+            if path == 'export plain':
                 self.cell(model, path + ' (domain)', call, model,
                     'export_data_domain', domain, ['id'] + export, 0, None,
                     None, ids=ids, expect='empty')
@@ -807,9 +814,10 @@ class Matrix:
             if hidden:
                 self.cell(model, f'{other} read', call, other, 'read',
                     hidden, world.fields_names(other), ids=hidden)
-                self.cell(model, f'{other} export', call, other,
-                    'export_data', hidden, world.fields_names(other),
-                    ids=hidden)
+                if other != 'ir.email':
+                    self.cell(model, f'{other} export', call, other,
+                        'export_data', hidden, world.fields_names(other),
+                        ids=hidden)
                 if other == 'ir.attachment':
                     self.cell(model, f'{other} data route',
                         world.data_route, client, other, hidden,
@@ -817,9 +825,6 @@ class Matrix:
         for resource in resources[:1]:
             self.cell(model, 'chat get', client.call,
                 'model.ir.chat.channel.get', resource, None, None,
-                client.context)
-            self.cell(model, 'chat followers', client.call,
-                'model.ir.chat.channel.get_followers', resource,
                 client.context)
             self.cell(model, 'chat post', client.call,
                 'model.ir.chat.channel.post', resource, 'matrix',
@@ -853,6 +858,11 @@ class Matrix:
                 value = value(world)
             self.cell(model, f'write {name}', call, model, 'write',
                 [record], {name: value})
+            if name not in ALWAYS_OWNED:
+                continue
+            if name == 'state':
+                # a state the record cannot be created in
+                value = spec.get('create_state', value)
             self.cell(model, f'copy {name}', self.copy_owned, model, record,
                 name, value)
             if spec.get('create'):
@@ -929,6 +939,11 @@ _GM = lambda w: w.gm  # noqa: E731
 # workflow: fields only the workflow writes, with a value to try) or why
 # it holds nothing to hide.
 RESTRICTED, CONFIG, TRANSIENT = 'restricted', 'config', 'transient'
+# Owned by the workflow from the start: refused in create and copy too (the
+# others, such as secrecy, requester or department, only once submitted or
+# issued: refused in write on the user's submitted record)
+ALWAYS_OWNED = {'state', 'number', 'year', 'sequence_number', 'signed_by',
+    'signed_at', 'issued_at', 'instructed_by', 'read_at'}
 MODELS = {
     'office.seal.request': dict(kind=RESTRICTED, build='build_seal',
         workflow={'state': 'approved', 'number': 'MXFAKE-1',
@@ -937,17 +952,20 @@ MODELS = {
         create=_seal_values),
     'office.document.outgoing': dict(kind=RESTRICTED,
         build='build_outgoing',
+        create_state='issued',
         workflow={'state': 'draft', 'number': 'MXFAKE-2', 'year': 1999,
             'sequence_number': 999, 'secrecy': 'public',
             'title': 'MXFAKE-3', 'signed_by': _GM,
             'department': _DEPARTMENT},
         create=_outgoing_values),
     'office.document.incoming': dict(kind=RESTRICTED,
-        build='build_incoming',
+        build='build_incoming', create_state='completed',
         workflow={'state': 'draft', 'number': 'MXFAKE-4',
             'secrecy': 'public', 'instructed_by': _GM}),
+    # Relation tables (handlers, departments told of a meeting): refused
+    # over RPC as a whole
     'office.document.incoming-company.employee': dict(kind=RESTRICTED,
-        build='build_distribution'),
+        rpc=False),
     'office.distribution': dict(kind=RESTRICTED, build='build_distribution',
         workflow={'read_at': lambda w: _now()}),
     'office.archive': dict(kind=RESTRICTED, build='build_archive',
@@ -986,7 +1004,7 @@ MODELS = {
         build='build_people'),
     'office.meeting': dict(kind=RESTRICTED, build='build_meeting',
         seen_by=STAFF,
-        workflow={'state': 'confirmed', 'department': _DEPARTMENT}),
+        workflow={'state': 'confirmed'}),
     'office.meeting.attendee': dict(kind=RESTRICTED, build='build_meeting',
         seen_by=STAFF),
     'office.meeting.decision': dict(kind=RESTRICTED, build='build_meeting',
@@ -995,8 +1013,7 @@ MODELS = {
         seen_by=STAFF),
     'office.meeting.equipment': dict(kind=RESTRICTED, build='build_meeting',
         seen_by=STAFF),
-    'office.meeting-office.department': dict(kind=RESTRICTED,
-        build='build_meeting', seen_by=STAFF),
+    'office.meeting-office.department': dict(kind=RESTRICTED, rpc=False),
     'office.task': dict(kind=RESTRICTED, build='build_task', seen_by=STAFF,
         workflow={'state': 'done'}),
     'office.task.note': dict(kind=RESTRICTED, build='build_task',
@@ -1084,18 +1101,23 @@ def test_access_matrix(world):
         f'new office model {m}: add it to the access matrix' for m in missing)
     restricted = [m for m in models if MODELS[m]['kind'] == RESTRICTED]
     unbuilt = [m for m in restricted
-        if not world.records.get(m, {}).get('hidden')]
+        if not world.records.get(m, {}).get('hidden')
+        and MODELS[m].get('rpc', True)]
     matrices = [Matrix(world, kind) for kind in KINDS]
 
     def run(matrix):
         matrix.run_notifications()
         for model in restricted:
             matrix.run(model, MODELS[model])
-            matrix.run_workflow(model, MODELS[model])
         return matrix
 
+    # The kinds in parallel (the server has 4 workers), then the writes one
+    # after the other (several kinds share a record)
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(run, matrices))
+    for matrix in matrices:
+        for model in restricted:
+            matrix.run_workflow(model, MODELS[model])
     cells = sum(m.cells for m in matrices)
     leaks = [leak for m in matrices for leak in m.leaks]
     print()
