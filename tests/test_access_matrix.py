@@ -830,8 +830,8 @@ class Matrix:
                 'model.ir.chat.channel.post', resource, 'matrix',
                 'internal', client.context)
         for button in world.buttons(model):
-            self.cell(model, f'button {button}', call, model, button, ids,
-                ids=ids)
+            self.cell(model, f'button {button}', _done, call, model, button,
+                ids, ids=ids)
 
     def run_notifications(self):
         "What the user was told must not name a hidden record"
@@ -856,7 +856,7 @@ class Matrix:
         for name, value in owned.items():
             if callable(value):
                 value = value(world)
-            self.cell(model, f'write {name}', call, model, 'write',
+            self.cell(model, f'write {name}', _done, call, model, 'write',
                 [record], {name: value})
             if name not in ALWAYS_OWNED:
                 continue
@@ -879,7 +879,8 @@ class Matrix:
                     world.try_('restore', world.admin.model, model, 'write',
                         [record], {key: value})
         if self.kind in {'recipient', 'handler'}:
-            self.cell(model, 'delete', call, model, 'delete', [record])
+            self.cell(model, 'delete', _done, call, model, 'delete',
+                [record])
 
     def copy_owned(self, model, record, name, value):
         "A copy must not keep a value the workflow owns"
@@ -897,6 +898,12 @@ class Matrix:
         if got[name] == value and value not in (None, False):
             return {'created': got}
         return None
+
+
+def _done(function, model, method, *args):
+    "Call a method that answers nothing: say so when it was not refused"
+    function(model, method, *args)
+    return {'done': f'{model}.{method}'}
 
 
 def _ids_in(result):
