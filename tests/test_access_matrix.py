@@ -48,8 +48,8 @@ KINDS = {
     'staff': ('clerk', None),
     'admin': ('mxadmin', ('OFF', 'confidential', ['admin'])),
     }
-# The author of every hidden record: a top-secret head of a department of
-# his own, in every office group
+# The author of every hidden record: a top-secret member of a department of
+# his own (headed by the general manager), in every office group
 BOSS = ('mxboss', ('MXS', 'top_secret',
         ['employee', 'head', 'admin', 'leader', 'hr']))
 GROUP_NAMES = {
@@ -220,8 +220,11 @@ class World:
         self.employees = {k: users[self.login(k)]['employee'] for k in KINDS}
         self.boss = users[self.boss_login]['id']
         self.boss_employee = users[self.boss_login]['employee']
+        # The general manager (top secret) heads the boss's department: he
+        # reviews the boss's requests, which never fall back to the Office
+        # Administrators
         admin.model('office.department', 'write', [self.secret_department],
-            {'head': self.boss_employee})
+            {'head': users['gm']['employee']})
         self.gm = users['gm']['id']
         self.vgm = users['vgm']['id']
         self.vgm_employee = users['vgm']['employee']
