@@ -34,10 +34,11 @@ HIDE = 'MXHIDE'
 SHOW = 'MXSHOW'
 # The records hidden by department only (the office staff sees them)
 DEPT = 'MXDEPT'
+# Appended to the new logins, to run the matrix again on a used database
 SUFFIX = os.environ.get('MATRIX_SUFFIX', '')
 
-# The kinds of users: login -> (existing login or new user definition)
-# new: (department code, clearance, groups)
+# The kinds of users: kind -> (login, None for a user of the demo data or
+# (department code, clearance, groups) for a user the matrix creates)
 KINDS = {
     'public': ('sales2', None),
     'internal': ('sales1', None),
