@@ -33,6 +33,9 @@ class RPCError(Exception):
 def _encode(value):
     if isinstance(value, Decimal):
         return {'__class__': 'Decimal', 'decimal': str(value)}
+    if isinstance(value, (bytes, bytearray)):
+        return {'__class__': 'bytes',
+            'base64': base64.b64encode(value).decode()}
     if isinstance(value, dt.datetime):
         return {'__class__': 'datetime', 'year': value.year,
             'month': value.month, 'day': value.day, 'hour': value.hour,
