@@ -480,9 +480,10 @@ def content_security_policy():
     - inline styles (style attributes in index.html and jQuery's markup);
     - blob: and data: images, blob: documents in <iframe>/<object> (the
       document widget previews attachments and PDF reports)."""
-    void = base64.b64encode(hashlib.sha256(b'void(0)').digest()).decode()
-    script = ["'self'", "'unsafe-eval'", "'unsafe-hashes'",
-        "'sha256-%s'" % void] + _inline_script_hashes()
+    script = ["'self'", "'unsafe-eval'", "'unsafe-hashes'"] + [
+        "'sha256-%s'" % base64.b64encode(hashlib.sha256(s).digest()).decode()
+        for s in [b'void(0)', b'javascript:void(0)']
+        ] + _inline_script_hashes()
     connect = ["'self'"]
     bus = config.get('bus', 'url_host')
     if bus:
