@@ -343,3 +343,97 @@ def test_fuzz_rpc(server, world):
     assert counts['calls'] >= CALLS
     assert not [k for k in counts if k.startswith('HTTP 5')]
     assert not leaks
+
+
+def test_what_the_server_says(server):
+    """The answers the issue found, one by one: no database list, no Python
+    or SQL text, a 4xx for a bad cross-origin request, the security headers
+    on an RPC answer"""
+    session = Session(server, 'sales1')
+    status, body = session.post('/rpc/', {'id': 1,
+            'method': 'common.db.list', 'params': []}, auth=False)
+    assert status == 403 and server.database not in body
+    # Once 'NoneType' object is not iterable
+    status, body = session.post(session.path, {'id': 1,
+            'method': 'model.office.seal.request.read',
+            'params': [[1], None, {}]})
+    assert status == 422 and not INTERNALS.search(body), body
+    # Once PostgreSQL's "invalid input syntax for type integer"
+    status, body = session.post(session.path, {'id': 1,
+            'method': 'model.office.seal.request.search',
+            'params': [[['id', '=', 'abc']], 0, None, None,
+                {'language': 'zh_CN'}]})
+    assert status == 422 and not INTERNALS.search(body), body
+    assert 'The request is not valid' in body
+    # Once a bare key name
+    status, body = session.post(session.path, {'id': 1,
+            'method': 'model.office.seal.request.default_get',
+            'params': [['no_such_field'], {}]})
+    assert status == 422 and 'no_such_field' not in body, body
+
+    url = urllib.parse.urlparse(server.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port)
+    connection.request('POST', '/rpc/', json.dumps({'id': 1,
+                'method': 'common.server.version', 'params': []}), {
+            'Content-Type': 'application/json',
+            'Origin': 'https://evil.example'})
+    response = connection.getresponse()
+    body = response.read().decode()
+    assert response.status == 403, (response.status, body)
+    assert not INTERNALS.search(body)
+    assert "frame-ancestors 'self'" in response.headers[
+        'Content-Security-Policy']
+    connection.request('POST', session.path, json.dumps({'id': 1,
+                'method': 'model.res.user.get_preferences',
+                'params': [True, {}]}), {
+            'Content-Type': 'application/json',
+            'Authorization': session.authorization})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200
+    for name, value in [
+            ('X-Content-Type-Options', 'nosniff'),
+            ('X-Frame-Options', 'SAMEORIGIN'),
+            ('Referrer-Policy', 'same-origin')]:
+        assert response.headers[name] == value
+    assert 'Strict-Transport-Security' not in response.headers
+    connection.close()
+
+
+def test_internal_error_is_generic():
+    """An exception that is not a user error reaches the client as the
+    generic message with a reference, logged with its traceback; over TLS
+    the answer carries Strict-Transport-Security"""
+    import logging
+
+    from werkzeug.test import Client
+
+    from trytond.modules.office_admin import wsgi_security
+    from trytond.wsgi import app
+
+    @app.route('/office-test-boom/<int:n>', methods=['POST', 'GET'])
+    def boom(request, n):
+        raise RuntimeError("secret detail of the database at /srv/x.py")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    wsgi_security.logger.addHandler(handler)
+    try:
+        client = Client(app)
+        response = client.post('/office-test-boom/1', json={
+                'id': 7, 'method': 'x.y', 'params': []})
+        error = response.get_json()['error']
+        assert response.status_code == 200
+        assert INTERNAL_ERROR.search(error[0]) and not error[1], error
+        assert 'secret detail' not in response.get_data(as_text=True)
+        reference = error[0][-9:-1]
+        assert any(reference in r.getMessage() and r.exc_info
+            for r in records)
+
+        response = client.get('/office-test-boom/2',
+            base_url='https://office.example')
+        assert response.status_code == 500
+        assert 'secret detail' not in response.get_data(as_text=True)
+        assert response.headers['Strict-Transport-Security']
+    finally:
+        wsgi_security.logger.removeHandler(handler)
