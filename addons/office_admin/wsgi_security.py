@@ -147,8 +147,9 @@ def _answer(request, error):
     reference = new_reference()
     method = _rpc_method(request)
     if isinstance(error, ARGUMENT_ERRORS) and _bad_request(request, error):
-        logger.info("Bad request %s: %s %s", reference, request.path,
-            method, exc_info=error)
+        # One line: trytond's dispatcher logs the traceback of the call
+        logger.warning("Bad request %s: %s %s: %s: %s", reference,
+            request.path, method, type(error).__name__, error)
         response = exceptions.UnprocessableEntity(description=message(
                 request, 'msg_bad_request', reference=reference))
     else:
