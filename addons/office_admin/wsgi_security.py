@@ -475,7 +475,7 @@ def content_security_policy():
     """The policy of every response. The web client (sao 8.0) needs:
     - its one inline script of index.html (allowed by its hash) and the
       `javascript:void(0)` link of its menu button (by hash, with
-      'unsafe-hashes');
+      'unsafe-hashes': Chromium hashes the whole URL, CSP 3 its code);
     - 'unsafe-eval': gettext.js compiles the plural forms of a translation
       with `new Function` ("%1 records saved" after an export in zh_CN);
     - inline styles (style attributes in index.html and jQuery's markup);
