@@ -364,7 +364,8 @@ def test_what_the_server_says(server):
             'params': [[['id', '=', 'abc']], 0, None, None,
                 {'language': 'zh_CN'}]})
     assert status == 422 and not INTERNALS.search(body), body
-    assert 'The request is not valid' in body
+    # zh_CN when the database has its translations (not the tests' one)
+    assert 'The request is not valid' in body or '请求无效' in body
     # Once a bare key name
     status, body = session.post(session.path, {'id': 1,
             'method': 'model.office.seal.request.default_get',
