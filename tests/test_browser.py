@@ -443,3 +443,97 @@ def test_head_approves_monthly_attendance(server, browser):
     report, = head.read('office.attendance.month', [report_id],
         ['state', 'lines'])
     assert report['state'] == 'approved' and report['lines']
+
+
+def csp_violations(driver):
+    "The console entries in which Chromium refused something under the CSP"
+    return [entry for entry in driver.get_log('browser')
+        if 'Content Security Policy' in entry.get('message', '')]
+
+
+def test_sao_works_under_the_content_security_policy(server, browser):
+    """sao is served with the security headers, its inline script and
+    everything it does pass the policy: log in, open a form, change a field,
+    save; the policy is enforced (an injected inline script does not run)"""
+    import urllib.request
+    with urllib.request.urlopen(server.url + '/') as response:
+        headers = response.headers
+    policy = headers['Content-Security-Policy']
+    assert "frame-ancestors 'self'" in policy
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in (
+        policy.split('script-src')[1].split(';')[0])
+    assert headers['X-Content-Type-Options'] == 'nosniff'
+    assert headers['X-Frame-Options'] == 'SAMEORIGIN'
+    assert headers['Referrer-Policy'] == 'same-origin'
+    assert 'Strict-Transport-Security' not in headers  # plain HTTP
+
+    requester = server.client('sales1')
+    seal, = requester.search('office.seal', [('code', '=', 'GZ')])
+    request_id, = requester.model('office.seal.request', 'create', [dict(
+                seal=seal, document_title="CSP 表单测试", purpose="CSP")])
+    login(browser, server, 'sales1')
+    # The menu button is a javascript:void(0) link
+    toggle = browser.find_element(By.CSS_SELECTOR, '[data-toggle="menu"]')
+    toggle.click()
+    time.sleep(0.3)
+    toggle.click()
+    browser.get(f'{server.url}/#{server.database}'
+        f'/model/office.seal.request/{request_id}')
+    title = type_into(browser, 'document_title',
+        Keys.CONTROL, 'a', Keys.NULL, "CSP 表单测试（已修改）")
+    title.send_keys(Keys.TAB)
+    time.sleep(0.5)
+    save = visible(browser, '//button[@title="Save"]')
+    browser.execute_script("arguments[0].click();", save)
+
+    def saved(driver):
+        request, = requester.read('office.seal.request', [request_id],
+            ['document_title'])
+        return request['document_title'] == "CSP 表单测试（已修改）"
+    wait(browser, saved, 30)
+    shot(browser, 'browser-16-csp-form-saved')
+    assert csp_violations(browser) == []
+
+    # The policy is enforced: an inline script injected into the page does
+    # not run, and Chromium reports it
+    ran = browser.execute_script("""
+        var script = document.createElement('script');
+        script.textContent = 'window.officeInlineRan = true;';
+        document.body.appendChild(script);
+        return window.officeInlineRan === true;""")
+    assert ran is False
+    assert csp_violations(browser)
+
+
+def test_secret_document_invisible_in_web_client(server, browser):
+    """An internal-clearance employee's list of outgoing documents does not
+    show his own draft once the office raised it to secret"""
+    employee = server.client('sales1')
+    notice, = employee.search('office.document.type', [
+            ('code', '=', 'notice'), ('direction', '=', 'outgoing')])
+    visible_id, secret_id = employee.model(
+        'office.document.outgoing', 'create', [dict(
+                type=notice, title=title, main_recipients="各部门",
+                secrecy='internal')
+            for title in ["浏览器可见发文", "浏览器机密发文"]])
+    server.client('office_head').model('office.document.outgoing', 'write',
+        [secret_id], {'secrecy': 'secret'})
+    assert employee.search('office.document.outgoing',
+        [('id', '=', secret_id)]) == []
+
+    login(browser, server, 'sales1')
+    for label in ["Office", "Documents", "Outgoing Documents"]:
+        entry = visible(browser, f'//*[normalize-space(text())="{label}"]')
+        ActionChains(browser).double_click(entry).perform()
+        time.sleep(0.5)
+    visible(browser,
+        '//table//tr[.//*[contains(text(), "浏览器可见发文")]]', 60)
+    time.sleep(1)
+    shot(browser, 'browser-17-outgoing-list-internal-user')
+    assert "浏览器机密发文" not in browser.page_source
+    # Nor by the record's address
+    browser.get(f'{server.url}/#{server.database}'
+        f'/model/office.document.outgoing/{secret_id}')
+    time.sleep(3)
+    shot(browser, 'browser-18-secret-by-address')
+    assert "浏览器机密发文" not in browser.page_source
