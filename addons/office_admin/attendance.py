@@ -9,13 +9,17 @@ employee's schedule (before the middle of the shift: in), never from the
 previous punch, so a forgotten check-out cannot turn the next morning's
 punch into a check-out. The day of a punch is the shift it falls in, so a
 night shift crossing midnight is one day."""
+import codecs
 import csv
 import datetime as dt
 import io
+import json
+import re
 from collections import defaultdict
 
 from sql import Column
 
+import trytond.config as config
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.model import (
@@ -31,7 +35,7 @@ from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
 from .common import context_department
-from .exceptions import AttendanceError
+from .exceptions import AttendanceError, PunchBatchError, PunchBatchTooLarge
 
 PUNCH_METHODS = [
     ('fingerprint', "Fingerprint"),
@@ -52,7 +56,55 @@ WINDOW_BEFORE = dt.timedelta(hours=4)
 WINDOW_AFTER = dt.timedelta(hours=6)
 # Punches more than this in the future are refused (device clocks drift)
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+# Earlier punches are a device clock reset (to 1970 or 2000), never real
+EARLIEST_PUNCH_YEAR = 2000
 BATCH = 500
+# The limits of one batch of punches, over HTTP (JSON or CSV) and in the
+# import wizard: [office_admin] punch_max_rows and punch_max_bytes in
+# trytond.conf
+PUNCH_MAX_ROWS = config.getint(
+    'office_admin', 'punch_max_rows', default=10000)
+PUNCH_MAX_BYTES = config.getint(
+    'office_admin', 'punch_max_bytes', default=4 * 1024 * 1024)
+# The columns of a punch, each a short text (the timestamp may also be a
+# datetime)
+PUNCH_COLUMNS = ['employee', 'timestamp', 'device', 'method']
+PUNCH_TEXT_SIZE = 64
+# The encodings of a punch file: UTF-8 (with or without byte order mark)
+# and GB18030, the superset of GBK and GB2312 that Chinese devices export;
+# by their Python codec names
+PUNCH_ENCODINGS = {
+    'utf-8': 'utf-8-sig',
+    'utf-8-sig': 'utf-8-sig',
+    'gb18030': 'gb18030',
+    'gbk': 'gb18030',
+    'gb2312': 'gb18030',
+    }
+# Control characters (tab and line ends are text) and lone surrogates
+_NOT_TEXT = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]')
+
+
+class _Refused(Exception):
+    "A row refused: the message id and its variables"
+
+
+def _column(row, name):
+    """Return the value of column name of row as a stripped text (None when
+    empty); raise _Refused when it is not a short text"""
+    value = row.get(name)
+    if value is None or value == '':
+        return None
+    if name == 'timestamp' and isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _Refused('row_not_text', {'field': name})
+    value = str(value).strip()
+    if len(value) > PUNCH_TEXT_SIZE:
+        raise _Refused('row_too_long', {
+                'field': name, 'size': PUNCH_TEXT_SIZE})
+    if _NOT_TEXT.search(value):
+        raise _Refused('row_control', {'field': name})
+    return value or None
 
 
 def _local(at, timezone):
@@ -313,6 +365,7 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
         Assignment = pool.get('office.attendance.schedule.assignment')
         Month = pool.get('office.attendance.month')
         Calendar = pool.get('office.calendar')
+        cls.check_punch_batch(rows=len(rows))
         timezone = Calendar.get_timezone(company)
         now = calendar_.utcnow()
         methods = dict(PUNCH_METHODS)
@@ -331,31 +384,41 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
             if not isinstance(row, dict):
                 refuse(i, 'row_malformed')
                 continue
-            code = str(row.get('employee') or '').strip()
+            try:
+                code, timestamp, device, method = (
+                    _column(row, c) for c in PUNCH_COLUMNS)
+            except _Refused as refused:
+                refuse(i, refused.args[0], **refused.args[1])
+                continue
             if not code:
                 refuse(i, 'row_no_employee')
                 continue
-            timestamp = row.get('timestamp')
             try:
                 if isinstance(timestamp, dt.datetime):
                     at = timestamp
                 else:
-                    at = dt.datetime.fromisoformat(str(timestamp).strip())
+                    at = dt.datetime.fromisoformat(timestamp or '')
             except ValueError:
-                refuse(i, 'row_bad_timestamp', value=timestamp)
+                refuse(i, 'row_bad_timestamp', value=timestamp or '')
                 continue
             if at.tzinfo is None:
                 at = at.replace(tzinfo=timezone)
-            at = at.astimezone(dt.timezone.utc).replace(
-                tzinfo=None, microsecond=0)
-            if at > now + FUTURE_TOLERANCE:
+            try:
+                at = at.astimezone(dt.timezone.utc).replace(
+                    tzinfo=None, microsecond=0)
+            except OverflowError:
+                # Beyond year 1 or 9999 in UTC
+                at = None
+            if at and at > now + FUTURE_TOLERANCE:
                 refuse(i, 'row_future', value=timestamp)
                 continue
-            method = row.get('method') or 'fingerprint'
+            if not at or at.year < EARLIEST_PUNCH_YEAR:
+                refuse(i, 'row_implausible', value=timestamp)
+                continue
+            method = method or 'fingerprint'
             if method not in methods:
                 refuse(i, 'row_bad_method', value=method)
                 continue
-            device = str(row.get('device') or '')[:64] or None
             parsed.append((i, code, at, device, method))
             codes.add(code)
         employees = {}
@@ -392,6 +455,10 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
                 result['duplicates'].append(i)
                 continue
             local = _local(at, timezone)
+            if employee.start_date and local.date() < employee.start_date:
+                refuse(i, 'row_before_start', value=local.isoformat(' '),
+                    date=employee.start_date.isoformat())
+                continue
             month = local.date().replace(day=1)
             department = employee.department
             if department and (department.id, month) in locked:
@@ -422,15 +489,91 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
         return result
 
     @classmethod
-    def intake_csv(cls, data, company):
+    def check_punch_batch(cls, rows=None, size=None):
+        """Refuse a batch of more than PUNCH_MAX_ROWS rows or
+        PUNCH_MAX_BYTES bytes"""
+        if rows is not None and rows > PUNCH_MAX_ROWS:
+            raise PunchBatchTooLarge(gettext(
+                    'office_admin.msg_attendance_batch_too_many',
+                    rows=PUNCH_MAX_ROWS))
+        if size is not None and size > PUNCH_MAX_BYTES:
+            if PUNCH_MAX_BYTES >= 1024 * 1024:
+                limit = '%g MB' % round(PUNCH_MAX_BYTES / 1024 / 1024, 1)
+            else:
+                limit = '%g kB' % round(PUNCH_MAX_BYTES / 1024, 1)
+            raise PunchBatchTooLarge(gettext(
+                    'office_admin.msg_attendance_batch_too_large',
+                    size=limit))
+
+    @classmethod
+    def decode_punch_file(cls, data, encoding=None):
+        """Return the text of a punch file: in encoding when given (UTF-8
+        or GB18030/GBK), else UTF-8 if it is strictly, else GB18030; refuse
+        binary data, NUL characters and any other encoding"""
+        if encoding:
+            try:
+                name = codecs.lookup(encoding).name
+            except LookupError:
+                name = None
+            if name not in PUNCH_ENCODINGS:
+                raise PunchBatchError(gettext(
+                        'office_admin.msg_attendance_file_encoding_unknown',
+                        encoding=encoding[:PUNCH_TEXT_SIZE]))
+            codecs_ = [PUNCH_ENCODINGS[name]]
+        else:
+            codecs_ = ['utf-8-sig', 'gb18030']
+        if b'\x00' in data:
+            raise PunchBatchError(gettext(
+                    'office_admin.msg_attendance_file_not_text'))
+        for codec in codecs_:
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError:
+                continue
+            break
+        else:
+            raise PunchBatchError(gettext(
+                    'office_admin.msg_attendance_file_undecodable'))
+        if _NOT_TEXT.search(text):
+            raise PunchBatchError(gettext(
+                    'office_admin.msg_attendance_file_not_text'))
+        return text
+
+    @classmethod
+    def intake_csv(cls, data, company, encoding=None):
         """Store the punches of a CSV export (columns employee, timestamp,
-        device, method; a header row)"""
-        if isinstance(data, bytes):
-            data = data.decode('utf-8-sig')
-        reader = csv.DictReader(io.StringIO(data))
-        rows = [{k.strip().lower(): (v or '').strip()
-                for k, v in row.items() if k} for row in reader]
+        device, method; a header row) in UTF-8 or GB18030/GBK"""
+        if isinstance(data, str):
+            data = data.encode('utf-8')
+        cls.check_punch_batch(size=len(data))
+        text = cls.decode_punch_file(bytes(data), encoding)
+        reader = csv.DictReader(io.StringIO(text, newline=''))
+        rows = []
+        try:
+            for row in reader:
+                rows.append({k.strip().lower(): (v or '').strip()
+                        for k, v in row.items() if isinstance(k, str)})
+                if len(rows) > PUNCH_MAX_ROWS:
+                    break
+        except csv.Error:
+            raise PunchBatchError(gettext(
+                    'office_admin.msg_attendance_batch_malformed'))
         return cls.intake(rows, company, source='file')
+
+    @classmethod
+    def intake_json(cls, data, company):
+        """Store the punches of a JSON body: {"punches": [{"employee": ...,
+        "timestamp": ..., "device": ..., "method": ...}, ...]}"""
+        cls.check_punch_batch(size=len(data))
+        try:
+            body = json.loads(data)
+        except (ValueError, RecursionError):
+            body = None
+        rows = body.get('punches') if isinstance(body, dict) else None
+        if not isinstance(rows, list):
+            raise PunchBatchError(gettext(
+                    'office_admin.msg_attendance_batch_malformed'))
+        return cls.intake(rows, company)
 
 
 class SheetDepartmentMixin:
@@ -465,6 +608,13 @@ class ImportStart(ModelView):
 
     data = fields.Binary("File", required=True, filename='filename')
     filename = fields.Char("File Name")
+    encoding = fields.Selection([
+            (None, "Detect (UTF-8 or GB18030/GBK)"),
+            ('utf-8', "UTF-8"),
+            ('gb18030', "GB18030/GBK"),
+            ], "Encoding",
+        help="The encoding of the file; Chinese clock devices often export "
+        "GBK.")
 
 
 class ImportResult(ModelView):
@@ -495,7 +645,8 @@ class Import(Wizard):
         Line = pool.get('attendance.line')
         Company = pool.get('company.company')
         company = Company(Transaction().context['company'])
-        self._result = Line.intake_csv(self.start.data, company)
+        self._result = Line.intake_csv(
+            self.start.data, company, encoding=self.start.encoding)
         return 'result'
 
     def default_result(self, fields):

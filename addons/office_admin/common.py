@@ -1,6 +1,8 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """Small pieces shared by several office models."""
+import functools
+
 from trytond.model import fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
@@ -38,3 +40,21 @@ def context_department():
         employee = Employee(employee_id)
         if employee.department:
             return employee.department.id
+
+
+def for_each_company(func):
+    """Decorate a scheduled classmethod: without a company in the context
+    (the jobs created at installation have none, and run as root) call it
+    once per company in its context and return the list of the results"""
+    @functools.wraps(func)
+    def wrapper(cls, *args, **kwargs):
+        Company = Pool().get('company.company')
+        transaction = Transaction()
+        if transaction.context.get('company'):
+            return func(cls, *args, **kwargs)
+        results = []
+        for company in Company.search([], order=[('id', 'ASC')]):
+            with transaction.set_context(company=company.id):
+                results.append(func(cls, *args, **kwargs))
+        return results
+    return wrapper

@@ -66,3 +66,11 @@ class SupplyValidationError(ValidationError):
 
 class AttendanceError(UserError):
     pass
+
+
+class PunchBatchError(AttendanceError):
+    "A batch of punches refused whole: not JSON or CSV text (HTTP 400)"
+
+
+class PunchBatchTooLarge(PunchBatchError):
+    "A batch of punches over the row or byte limit (HTTP 413)"

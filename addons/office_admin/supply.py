@@ -25,6 +25,7 @@ from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
 from . import calendar_
+from .common import for_each_company
 from .exceptions import SupplyError, SupplyValidationError
 
 logger = logging.getLogger(__name__)
@@ -511,10 +512,12 @@ class Inventory(metaclass=PoolMeta):
     __name__ = 'stock.inventory'
 
     @classmethod
+    @for_each_company
     def office_plan_stocktakes(cls):
         """Prepare a draft stocktake of the office-supply store, with its
         lines, when the last one is older than the configured interval;
-        idempotent: never a second draft"""
+        idempotent: never a second draft. Scheduled: for every company when
+        the job has none."""
         pool = Pool()
         Config = pool.get('office.configuration')
         Date = pool.get('ir.date')
@@ -565,6 +568,7 @@ class OrderPoint(metaclass=PoolMeta):
     __name__ = 'stock.order_point'
 
     @classmethod
+    @for_each_company
     def supply_stock(cls):
         """Tryton's supply job (purchase requests for the order points
         under their minimum). Run by the scheduler it skips the days that
@@ -574,15 +578,9 @@ class OrderPoint(metaclass=PoolMeta):
         pool = Pool()
         Calendar = pool.get('office.calendar')
         Company = pool.get('company.company')
-        User = pool.get('res.user')
         transaction = Transaction()
-        company = User(transaction.user).company
-        if not company and not transaction.context.get('company'):
-            for company in Company.search([]):
-                with transaction.set_context(company=company.id):
-                    cls.supply_stock()
-            return
-        if company and transaction.context.get('_cron') == (
+        company = Company(transaction.context['company'])
+        if transaction.context.get('_cron') == (
                 'stock.order_point|supply_stock'):
             today = local_today(company)
             if not Calendar.get_calendar(company).is_working_day(today):

@@ -24,7 +24,7 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
-from .common import context_department
+from .common import context_department, for_each_company
 from .deadline import DeadlineMixin
 from .exceptions import SupplyError, SupplyValidationError
 from .supply import SupplyLineMixin, local_today, supply_config
@@ -348,10 +348,12 @@ class Plan(OfficeAccessMixin, DeadlineMixin, ApprovalMixin, ChatMixin, Workflow,
     # ---- reminders -------------------------------------------------------
 
     @classmethod
+    @for_each_company
     def remind_plans(cls, date=None):
         """Scheduled: from the reminder day, make sure every department with
         a consumption location has a plan for the month and remind the heads
-        of those not yet submitted, once a day; idempotent"""
+        of those not yet submitted, once a day; idempotent. For every
+        company when the job has none."""
         pool = Pool()
         Config = pool.get('office.configuration')
         Department = pool.get('office.department')
