@@ -856,8 +856,40 @@ class ApprovalRequest(
                     key='request-%s-%s' % (request.id, state))
 
 
+class RequestChildMixin:
+    """Steps and copies carry their request's secrecy rank and involved
+    users for the record rules (see access.py), kept in sync by the
+    request"""
+    __slots__ = ()
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
+    request_users = related_field('request.involved_users', fields.Many2Many(
+            'res.user', None, None, "Involved Users"))
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.secrecy_rank, Index.Range())))
+
+    @classmethod
+    def default_secrecy_rank(cls):
+        return 0
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        values = super().preprocess_values(mode, values)
+        if values.get('request') is not None and int(values['request']) >= 0:
+            with without_check_access():
+                values['secrecy_rank'] = Request(
+                    int(values['request'])).secrecy_rank or 0
+        return values
+
+
 class ApprovalStep(
-        OfficeAccessMixin, mine_mixin('reviewer'), ModelSQL, ModelView):
+        OfficeAccessMixin, RequestChildMixin, mine_mixin('reviewer'),
+        ModelSQL, ModelView):
     __name__ = 'office.approval.step'
 
     request = fields.Many2One(
@@ -904,17 +936,12 @@ class ApprovalStep(
     timeout_done = fields.Boolean("Timeout Handled", readonly=True)
     reminders = fields.Integer("Reminders", readonly=True)
     reminded_at = fields.DateTime("Reminded At", readonly=True)
-    # For the record rules (see access.py): kept in sync by the request
-    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
-    request_users = related_field('request.involved_users', fields.Many2Many(
-            'res.user', None, None, "Involved Users"))
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.update({
-                Index(t, (t.secrecy_rank, Index.Range())),
                 Index(t, (t.reviewer, Index.Equality()),
                     (t.state, Index.Equality())),
                 Index(t, (t.request, Index.Range()),
@@ -944,21 +971,6 @@ class ApprovalStep(
     @classmethod
     def default_reminders(cls):
         return 0
-
-    @classmethod
-    def default_secrecy_rank(cls):
-        return 0
-
-    @classmethod
-    def preprocess_values(cls, mode, values):
-        pool = Pool()
-        Request = pool.get('office.approval.request')
-        values = super().preprocess_values(mode, values)
-        if values.get('request') is not None and int(values['request']) >= 0:
-            with without_check_access():
-                values['secrecy_rank'] = Request(
-                    int(values['request'])).secrecy_rank or 0
-        return values
 
     @classmethod
     def on_modification(cls, mode, steps, field_names=None):
@@ -1108,7 +1120,8 @@ class ApprovalStep(
                         tier=step.tier_name or '')
 
 
-class ApprovalCopy(OfficeAccessMixin, ModelSQL, ModelView):
+class ApprovalCopy(
+        OfficeAccessMixin, RequestChildMixin, ModelSQL, ModelView):
     "Copy to (抄送): users told about a request who do not approve it"
     __name__ = 'office.approval.copy'
 
@@ -1120,31 +1133,6 @@ class ApprovalCopy(OfficeAccessMixin, ModelSQL, ModelView):
         ondelete='RESTRICT')
     copied_by = fields.Many2One('res.user', "Copied By", readonly=True)
     comment = fields.Text("Comment", readonly=True)
-    # For the record rules (see access.py): kept in sync by the request
-    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
-    request_users = related_field('request.involved_users', fields.Many2Many(
-            'res.user', None, None, "Involved Users"))
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        t = cls.__table__()
-        cls._sql_indexes.add(Index(t, (t.secrecy_rank, Index.Range())))
-
-    @classmethod
-    def default_secrecy_rank(cls):
-        return 0
-
-    @classmethod
-    def preprocess_values(cls, mode, values):
-        pool = Pool()
-        Request = pool.get('office.approval.request')
-        values = super().preprocess_values(mode, values)
-        if values.get('request') is not None and int(values['request']) >= 0:
-            with without_check_access():
-                values['secrecy_rank'] = Request(
-                    int(values['request'])).secrecy_rank or 0
-        return values
 
     @classmethod
     def on_modification(cls, mode, copies, field_names=None):
