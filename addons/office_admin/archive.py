@@ -736,11 +736,57 @@ class AccessLog(OfficeAccessMixin, ModelSQL, ModelView):
             ('lower', "Lower Secrecy"),
             ], "Action", required=True, readonly=True)
     detail = fields.Char("Detail", readonly=True)
+    # Copied from the record for the clearance rule (see access.py), kept
+    # in sync by sync_rank(): a log names its record
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Migration: fill the rank the clearance rule reads
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.resource,
+                where=table.secrecy_rank == Null))
+        resources = {r for r, in cursor}
+        if resources:
+            cls.sync_rank(resources)
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('resource'):
+            values['secrecy_rank'] = cls._rank(values['resource'])
+        return values
+
+    @classmethod
+    def _rank(cls, resource):
+        pool = Pool()
+        model, id_ = str(resource).split(',')
+        Model = pool.get(model)
+        if 'secrecy_rank' not in Model._fields:
+            return 0
+        with without_check_access():
+            return Model(int(id_)).secrecy_rank or 0
+
+    @classmethod
+    def sync_rank(cls, resources):
+        "Copy the secrecy rank of the resources onto their logs"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        by_rank = {}
+        for resource in resources:
+            by_rank.setdefault(cls._rank(resource), []).append(str(resource))
+        for rank, names in by_rank.items():
+            for sub in grouped_slice(names, 200):
+                cursor.execute(*table.update(
+                        [table.secrecy_rank], [rank],
+                        where=table.resource.in_(list(sub))))
 
     @classmethod
     def check_modification(cls, mode, logs, values=None, external=False):
