@@ -28,7 +28,8 @@ from . import calendar_
 from .approval import ApprovalMixin
 from .deadline import DeadlineMixin
 from .exceptions import ArchiveError
-from .secrecy import SecrecyMixin, secrecy_rank
+from .secrecy import (
+    RANK_COPIES, SecrecyMixin, copy_secrecy_rank, secrecy_rank)
 
 RETENTION = [
     (None, ""),
@@ -319,10 +320,12 @@ class Archive(OfficeAccessMixin,
     def on_modification(cls, mode, archives, field_names=None):
         pool = Pool()
         File = pool.get('office.archive.file')
+        Borrow = pool.get('office.archive.borrow')
         super().on_modification(mode, archives, field_names=field_names)
         if mode == 'write' and (not field_names
                 or field_names & {'secrecy', 'secrecy_rank', 'department'}):
             File.sync_archive(archives=archives)
+            Borrow.sync_archive(archives=archives)
 
     @classmethod
     def _deadline_open_domain(cls):
@@ -733,11 +736,57 @@ class AccessLog(OfficeAccessMixin, ModelSQL, ModelView):
             ('lower', "Lower Secrecy"),
             ], "Action", required=True, readonly=True)
     detail = fields.Char("Detail", readonly=True)
+    # Copied from the record for the clearance rule (see access.py), kept
+    # in sync by sync_rank(): a log names its record
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Migration: fill the rank the clearance rule reads
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.resource,
+                where=table.secrecy_rank == Null))
+        resources = {r for r, in cursor}
+        if resources:
+            cls.sync_rank(resources)
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('resource'):
+            values['secrecy_rank'] = cls._rank(values['resource'])
+        return values
+
+    @classmethod
+    def _rank(cls, resource):
+        pool = Pool()
+        model, id_ = str(resource).split(',')
+        Model = pool.get(model)
+        if 'secrecy_rank' not in Model._fields:
+            return 0
+        with without_check_access():
+            return Model(int(id_)).secrecy_rank or 0
+
+    @classmethod
+    def sync_rank(cls, resources):
+        "Copy the secrecy rank of the resources onto their logs"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        by_rank = {}
+        for resource in resources:
+            by_rank.setdefault(cls._rank(resource), []).append(str(resource))
+        for rank, names in by_rank.items():
+            for sub in grouped_slice(names, 200):
+                cursor.execute(*table.update(
+                        [table.secrecy_rank], [rank],
+                        where=table.resource.in_(list(sub))))
 
     @classmethod
     def check_modification(cls, mode, logs, values=None, external=False):
@@ -783,6 +832,9 @@ class Borrow(
         "Access Until", readonly=True,
         help="An electronic loan gives access until then, by itself.")
     returned_at = fields.DateTime("Returned At", readonly=True)
+    # Copied from the archive for the clearance rule (see access.py), kept
+    # in sync by sync_archive(): a loan shows its archive's title
+    secrecy_rank = fields.Integer("Secrecy Rank", readonly=True)
     state = fields.Selection([
             ('draft', "Draft"),
             ('submitted', "Submitted"),
@@ -837,6 +889,65 @@ class Borrow(
     @classmethod
     def default_medium(cls):
         return 'electronic'
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Migration: fill the rank the clearance rule reads
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=table.secrecy_rank == Null))
+        ids = [i for i, in cursor]
+        if ids:
+            cls.sync_archive(borrows=cls.browse(ids))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Archive = pool.get('office.archive')
+        values = super().preprocess_values(mode, values)
+        if values.get('archive') is not None and int(values['archive']) >= 0:
+            with without_check_access():
+                values['secrecy_rank'] = (
+                    Archive(int(values['archive'])).secrecy_rank or 0)
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, borrows, field_names=None):
+        super().on_modification(mode, borrows, field_names=field_names)
+        if mode == 'write' and (not field_names or 'archive' in field_names):
+            cls.sync_archive(borrows=borrows)
+
+    @classmethod
+    def sync_archive(cls, borrows=None, archives=None):
+        "Copy the secrecy rank of the archive onto its loans"
+        pool = Pool()
+        Archive = pool.get('office.archive')
+        table = cls.__table__()
+        archive = Archive.__table__()
+        cursor = Transaction().connection.cursor()
+        if borrows is not None:
+            column, records = table.id, borrows
+        else:
+            column, records = table.archive, archives
+        ids = []
+        for sub_ids in grouped_slice([r.id for r in records], 200):
+            cursor.execute(*table.select(table.id,
+                    where=column.in_(list(sub_ids))))
+            ids.extend(i for i, in cursor)
+        for sub_ids in grouped_slice(ids, 200):
+            sub_ids = list(sub_ids)
+            cursor.execute(*table.update(
+                    [table.secrecy_rank],
+                    [archive.select(archive.secrecy_rank,
+                            where=archive.id == table.archive)],
+                    where=table.id.in_(sub_ids)))
+            # The approval requests of the loans follow their rank
+            for name in RANK_COPIES:
+                copy_secrecy_rank(pool.get(name), lambda t: (
+                        (t.res_model == cls.__name__)
+                        & t.res_id.in_(sub_ids)))
 
     @classmethod
     def default_company(cls):

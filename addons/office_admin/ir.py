@@ -175,6 +175,10 @@ class ChatChannel(metaclass=PoolMeta):
         """Tryton checks only the model access of a chat; the record rules
         of the resource are checked too (secrecy, recipients), so that a
         conversation never shows what its record hides."""
+        # A model without chat is refused first, whatever the record: the
+        # validation of a new channel would name the record
+        if str(resource).split(',')[0] not in dict(cls.get_models()):
+            raise AccessError(gettext('office_admin.msg_chat_no_channel'))
         super().check_access(resource)
         with check_access():
             check_resources([resource])

@@ -111,6 +111,8 @@ class SecrecyMixin:
         super().on_modification(mode, records, field_names=field_names)
         if mode == 'write' and (not field_names
                 or field_names & {'secrecy', 'secrecy_rank'}):
+            # The logs of who opened the record follow its rank
+            pool.get('office.access.log').sync_rank(records)
             # The records that show what this one says follow its rank
             for name in RANK_COPIES:
                 Copy = pool.get(name)

@@ -3,12 +3,14 @@
 """Tasks (任务): an owner, a deadline on working days, progress notes.
 Meetings create them for equipment checks and as action items of minutes;
 leadership supervision (督办) extends them later."""
+from sql import Column, Null
+
 from trytond.model import (
     ChatMixin, Index, ModelSQL, ModelView, Workflow, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
 from . import calendar_
@@ -136,6 +138,15 @@ class Task(
             return [domain]
         return [['NOT', domain]]
 
+    @classmethod
+    def on_modification(cls, mode, tasks, field_names=None):
+        pool = Pool()
+        Note = pool.get('office.task.note')
+        super().on_modification(mode, tasks, field_names=field_names)
+        if mode == 'write' and (not field_names
+                or field_names & set(Note._task_access_fields)):
+            Note.sync_task(tasks=tasks)
+
     @fields.depends('owner', 'department')
     def on_change_owner(self):
         if self.owner and self.owner.department:
@@ -211,6 +222,22 @@ class TaskNote(OfficeAccessMixin, ModelSQL, ModelView):
     __name__ = 'office.task.note'
     task = fields.Many2One(
         'office.task', "Task", required=True, ondelete='CASCADE')
+    # Copied from the task for the record rules (see access.py), kept in
+    # sync by sync_task(): a note is seen by whoever sees its task
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    owner = fields.Many2One('company.employee', "Owner", readonly=True)
+    owner_group = fields.Many2One('res.group', "Owner Team", readonly=True)
+    department = fields.Many2One(
+        'office.department', "Department", readonly=True)
+    task_creator = fields.Many2One('res.user', "Task Creator", readonly=True)
+    # note field -> task column
+    _task_access_fields = {
+        'company': 'company',
+        'owner': 'owner',
+        'owner_group': 'owner_group',
+        'department': 'department',
+        'task_creator': 'create_uid',
+        }
     text = fields.Text("Progress", required=True)
     progress = fields.Integer(
         "Progress (%)", domain=[
@@ -221,3 +248,56 @@ class TaskNote(OfficeAccessMixin, ModelSQL, ModelView):
     def __setup__(cls):
         super().__setup__()
         cls._order.insert(0, ('create_date', 'DESC'))
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(t, (t.task, Index.Range())))
+
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        # Migration: fill the fields the record rules read
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=(table.company == Null) & (table.task != Null)))
+        ids = [i for i, in cursor]
+        if ids:
+            cls.sync_task(notes=cls.browse(ids))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        pool = Pool()
+        Task = pool.get('office.task')
+        values = super().preprocess_values(mode, values)
+        if values.get('task') is not None and int(values['task']) >= 0:
+            with without_check_access():
+                task = Task(int(values['task']))
+                for name, column in cls._task_access_fields.items():
+                    value = getattr(task, column)
+                    values[name] = value.id if value else None
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, notes, field_names=None):
+        super().on_modification(mode, notes, field_names=field_names)
+        if mode == 'write' and (not field_names or 'task' in field_names):
+            cls.sync_task(notes=notes)
+
+    @classmethod
+    def sync_task(cls, notes=None, tasks=None):
+        "Copy the fields of the task that its rules read onto its notes"
+        pool = Pool()
+        Task = pool.get('office.task')
+        table = cls.__table__()
+        task = Task.__table__()
+        cursor = Transaction().connection.cursor()
+        if notes is not None:
+            column, records = table.id, notes
+        else:
+            column, records = table.task, tasks
+        names = list(cls._task_access_fields)
+        for sub_ids in grouped_slice([r.id for r in records], 200):
+            cursor.execute(*table.update(
+                    [Column(table, n) for n in names],
+                    [task.select(Column(task, cls._task_access_fields[n]),
+                            where=task.id == table.task) for n in names],
+                    where=column.in_(list(sub_ids))))
