@@ -121,3 +121,25 @@ def test_data_route_owners_export(server, secret):
         server, office_head, 'ir.note', [secret['note']], ['message'])
     assert status == 200, (status, body[:300])
     assert MARKER + ' note' in body
+
+
+def test_notes_on_models_one_cannot_access_are_left_out(server):
+    """A note on a record of a model the employee may not access at all
+    (a department budget) is left out of his notes; his list and the data
+    route keep working (trytond's resource check raised instead)"""
+    admin = server.client('admin')
+    department, = admin.search('office.department', [], limit=1)
+    company, = admin.search('company.company', [], limit=1)
+    budget, = admin.model('office.supply.budget', 'create', [{
+                'company': company, 'department': department,
+                'year': 1999, 'amount': '10.00'}])
+    admin.model('ir.note', 'create', [{
+                'resource': 'office.supply.budget,%s' % budget,
+                'message': MARKER + ' budget note'}])
+    sales2 = server.client('sales2')
+    assert MARKER + ' budget note' not in str(
+        sales2.model('ir.note', 'search_read', [], 0, None, None,
+            ['message']))
+    status, body = data_route(server, sales2, 'ir.note', [], ['message'])
+    assert status == 200, (status, body[:300])
+    assert MARKER not in body

@@ -4,6 +4,7 @@ import json
 from collections import defaultdict
 
 from trytond.i18n import gettext
+from trytond.ir.resource import ResourceAccessMixin
 from trytond.model import Model
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool, PoolMeta
@@ -132,6 +133,46 @@ class ResourceVisibilityMixin:
                     model_name, mode):
                 check_resources(
                     ['%s,%s' % (model_name, i) for i in ids], check_mode)
+
+    @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            **kwargs):
+        """Keep only the items whose resource the user may read, as
+        trytond does, but without failing on a resource whose model the
+        user may not access (a note on a budget must not break an
+        employee's list of notes)"""
+        transaction = Transaction()
+        if (kwargs.get('query', False) or not transaction.user
+                or not transaction.check_access):
+            return super().search(domain, offset=offset, limit=limit,
+                order=order, count=count, **kwargs)
+        base = super(ResourceAccessMixin, cls).search
+        fetched, loop = [], 0
+        result = base(domain, offset=offset, limit=limit, order=order,
+            count=False, **kwargs)
+        while True:
+            with without_check_access():
+                records = cls.browse(result)
+            allowed = set()
+            for model_name, ids in _group(
+                    r.resource for r in records).items():
+                allowed.update(
+                    (model_name, i) for i in readable_ids(model_name, ids))
+            fetched.extend(r for r in records
+                if not isinstance(r.resource, Model)
+                or (r.resource.__name__, r.resource.id) in allowed)
+            if limit is None or len(fetched) >= limit:
+                if limit is not None:
+                    fetched = fetched[:limit]
+                break
+            loop += 1
+            result = base(domain, offset=offset + loop * limit, limit=limit,
+                order=order, count=False, **kwargs)
+            if not result:
+                break
+        if count:
+            return len(fetched)
+        return cls.browse(fetched)
 
     @classmethod
     def export_data(cls, records, fields_names, header=False):
