@@ -49,9 +49,3 @@ def server(pg_uri, smtp, tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(directory / 'server.log', ARTIFACTS / 'server.log')
 
-
-def pytest_collection_modifyitems(config, items):
-    """The access matrix runs last: it adds users to groups (leaders, Office
-    Administrators) and records of every kind to the shared database,
-    which would change the reviewers and lists the other tests expect"""
-    items.sort(key=lambda item: 'test_access_matrix' in item.nodeid)

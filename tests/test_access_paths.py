@@ -128,8 +128,8 @@ def test_notes_on_models_one_cannot_access_are_left_out(server):
     (a department budget) is left out of his notes; his list and the data
     route keep working (trytond's resource check raised instead)"""
     admin = server.client('admin')
-    department, = admin.search('office.department', [], limit=1)
-    company, = admin.search('company.company', [], limit=1)
+    department = admin.search('office.department', [])[0]
+    company = admin.search('company.company', [])[0]
     budget, = admin.model('office.supply.budget', 'create', [{
                 'company': company, 'department': department,
                 'year': 1999, 'amount': '10.00'}])
