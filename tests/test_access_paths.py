@@ -132,7 +132,7 @@ def test_notes_on_models_one_cannot_access_are_left_out(server):
     company = admin.search('company.company', [])[0]
     budget, = admin.model('office.supply.budget', 'create', [{
                 'company': company, 'department': department,
-                'year': 1999, 'amount': '10.00'}])
+                'year': 2199, 'amount': '10.00'}])
     admin.model('ir.note', 'create', [{
                 'resource': 'office.supply.budget,%s' % budget,
                 'message': MARKER + ' budget note'}])
