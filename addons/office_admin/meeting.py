@@ -965,6 +965,8 @@ class MeetingAccessMixin:
     meeting_attendees = related_field(
         'meeting.attendees.employee', fields.Many2Many(
             'company.employee', None, None, "Meeting Attendees"))
+    meeting_recorder = related_field('meeting.recorder', fields.Many2One(
+            'company.employee', "Meeting Recorder"))
     meeting_department = related_field('meeting.department', fields.Many2One(
             'office.department', "Meeting Department"))
     meeting_create_uid = related_field('meeting.create_uid', fields.Many2One(
