@@ -52,6 +52,32 @@ class Distribution(OfficeAccessMixin, mine_mixin('user'), ModelSQL, ModelView):
         copy_secrecy_rank(cls, lambda t: t.secrecy_rank == Null)
 
     @classmethod
+    def on_modification(cls, mode, lines, field_names=None):
+        super().on_modification(mode, lines, field_names=field_names)
+        if mode == 'create' or (mode == 'write' and (
+                    not field_names
+                    or field_names & {'user', 'res_model', 'res_id'})):
+            cls._on_distribution({(l.res_model, l.res_id) for l in lines})
+
+    @classmethod
+    def on_delete(cls, lines):
+        resources = {(l.res_model, l.res_id) for l in lines}
+        return super().on_delete(lines) + [
+            lambda: cls._on_distribution(resources)]
+
+    @classmethod
+    def _on_distribution(cls, resources):
+        "Tell each model its records whose distribution changed"
+        pool = Pool()
+        by_model = {}
+        for model, id_ in resources:
+            by_model.setdefault(model, set()).add(id_)
+        for model, ids in by_model.items():
+            Model = pool.get(model)
+            if hasattr(Model, 'on_distribution'):
+                Model.on_distribution(Model.browse(sorted(ids)))
+
+    @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
@@ -114,6 +140,10 @@ class Distribution(OfficeAccessMixin, mine_mixin('user'), ModelSQL, ModelView):
 
 class DistributionMixin:
     __slots__ = ()
+
+    @classmethod
+    def on_distribution(cls, records):
+        "Called when the distribution lines of records changed"
 
     distribution_lines = fields.Function(fields.Many2Many(
             'office.distribution', None, None, "Distribution"),

@@ -5,14 +5,17 @@
 Numbers (收〔2026〕0001, 「办〔2026〕12号」) come from one counter per kind,
 document type and year, taken under a row lock in the transaction that
 registers or issues the document: consecutive, no gaps, no duplicates."""
+from sql import Null, Union
+
 from trytond.i18n import gettext
 from trytond.model import (
     ChatMixin, DeactivableMixin, Index, ModelSQL, ModelView, Unique,
     Workflow, fields)
-from trytond.pool import Pool
+from trytond import backend
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.report import Report
-from trytond.tools import timezone as tz
+from trytond.tools import grouped_slice, timezone as tz
 from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
@@ -154,6 +157,71 @@ class DocumentMixin(SecrecyMixin, DistributionMixin, ChatMixin):
         return ['registered', 'proposed', 'handling', 'completed', 'issued']
 
     @classmethod
+    def on_modification(cls, mode, documents, field_names=None):
+        super().on_modification(mode, documents, field_names=field_names)
+        if mode == 'create' or (mode == 'write' and (
+                    not field_names or field_names & cls._reader_fields)):
+            cls.sync_readers(documents)
+
+    @classmethod
+    def on_distribution(cls, documents):
+        super().on_distribution(documents)
+        cls.sync_readers(documents)
+
+    @classmethod
+    def _readers_queries(cls, document, ids):
+        "Return the queries of (document id, user id) of the readers"
+        return [document.select(document.id, document.create_uid,
+                where=document.id.in_(ids) & (document.create_uid != Null))]
+
+    @classmethod
+    def _employee_users(cls, query):
+        """Return the query of (document id, user id) for the users of the
+        (document id, employee id) of query"""
+        pool = Pool()
+        UserEmployee = pool.get('res.user-company.employee')
+        user_employee = UserEmployee.__table__()
+        return query.join(user_employee,
+            condition=user_employee.employee == query.employee
+            ).select(query.document, user_employee.user)
+
+    @classmethod
+    def sync_readers(cls, documents):
+        """Store the users involved in each document (its readers, see
+        `readers`): one indexed semi-join for the record rule instead of an
+        OR over relations, which PostgreSQL can only scan. Running it again
+        changes nothing."""
+        pool = Pool()
+        Distribution = pool.get('office.distribution')
+        Reader = pool.get(cls._fields['readers'].relation_name)
+        document = cls.__table__()
+        line = Distribution.__table__()
+        reader = Reader.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub_ids in grouped_slice(
+                sorted({int(d) for d in documents}), 200):
+            sub_ids = list(sub_ids)
+            queries = cls._readers_queries(document, sub_ids) + [
+                line.select(line.res_id, line.user,
+                    where=(line.res_model == cls.__name__)
+                    & line.res_id.in_(sub_ids))]
+            wanted = set()
+            cursor.execute(*Union(*queries, all_=True))
+            wanted.update((d, u) for d, u in cursor if d and u)
+            cursor.execute(*reader.select(
+                    reader.id, reader.document, reader.user,
+                    where=reader.document.in_(sub_ids)))
+            existing = {(d, u): i for i, d, u in cursor}
+            to_delete = [i for k, i in existing.items() if k not in wanted]
+            to_create = [list(k) for k in sorted(wanted) if k not in existing]
+            for sub in grouped_slice(to_delete, 200):
+                cursor.execute(*reader.delete(
+                        where=reader.id.in_(list(sub))))
+            for sub in grouped_slice(to_create, 200):
+                cursor.execute(*reader.insert(
+                        [reader.document, reader.user], list(sub)))
+
+    @classmethod
     @ModelView.button_action('office_admin.wizard_distribution_send')
     def send_for_reading(cls, documents):
         pass
@@ -243,6 +311,11 @@ class Incoming(
             'readonly': Eval('state') != 'handling',
             'required': Eval('state') == 'completed',
             })
+    readers = fields.Many2Many(
+        'office.document.incoming.reader', 'document', 'user', "Readers",
+        readonly=True,
+        help="The users involved: handlers, recipients, the registrar and "
+        "the instructing leader (kept for the record rules).")
     state = fields.Selection([
             ('registered', "Registered"),
             ('proposed', "Proposed"),
@@ -294,9 +367,26 @@ class Incoming(
                     },
                 })
 
+    _reader_fields = {'handlers', 'instructed_by'}
+
     @classmethod
     def default_state(cls):
         return 'registered'
+
+    @classmethod
+    def _readers_queries(cls, document, ids):
+        pool = Pool()
+        Handler = pool.get('office.document.incoming-company.employee')
+        handler = Handler.__table__()
+        return super()._readers_queries(document, ids) + [
+            document.select(document.id, document.instructed_by,
+                where=document.id.in_(ids)
+                & (document.instructed_by != Null)),
+            cls._employee_users(handler.select(
+                    handler.document.as_('document'),
+                    handler.employee.as_('employee'),
+                    where=handler.document.in_(ids))),
+            ]
 
     @classmethod
     def default_medium(cls):
@@ -416,6 +506,100 @@ class IncomingHandler(OfficeAccessMixin, ModelSQL):
         'company.employee', "Employee", required=True, ondelete='CASCADE')
 
 
+class ReaderMixin(OfficeAccessMixin, ModelSQL):
+    __slots__ = ()
+    user = fields.Many2One(
+        'res.user', "User", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('document_user_unique', Unique(t, t.document, t.user),
+                'office_admin.msg_document_reader_unique'),
+            ]
+        cls._sql_indexes.update({
+                Index(t, (t.user, Index.Equality()),
+                    (t.document, Index.Range())),
+                })
+
+    @classmethod
+    def __register__(cls, module):
+        pool = Pool()
+        Document = pool.get(cls._fields['document'].model_name)
+        exist = backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if not exist:
+            # Migration: store the readers of the existing documents
+            document = Document.__table__()
+            cursor = Transaction().connection.cursor()
+            cursor.execute(*document.select(document.id))
+            ids = [i for i, in cursor]
+            if ids:
+                Document.sync_readers(ids)
+
+
+class IncomingReader(ReaderMixin):
+    "Incoming Document Reader"
+    __name__ = 'office.document.incoming.reader'
+    document = fields.Many2One(
+        'office.document.incoming', "Document", required=True,
+        ondelete='CASCADE')
+
+
+class OutgoingReader(ReaderMixin):
+    "Outgoing Document Reader"
+    __name__ = 'office.document.outgoing.reader'
+    document = fields.Many2One(
+        'office.document.outgoing', "Document", required=True,
+        ondelete='CASCADE')
+
+
+class UserEmployee(metaclass=PoolMeta):
+    __name__ = 'res.user-company.employee'
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        cls._sync_document_readers(records)
+
+    @classmethod
+    def on_delete(cls, records):
+        employees = {r.employee.id for r in records}
+        users = {r.user.id for r in records}
+        return super().on_delete(records) + [
+            lambda: cls._sync_document_readers(
+                users=users, employees=employees)]
+
+    @classmethod
+    def _sync_document_readers(cls, records=(), users=(), employees=()):
+        "The documents of the employees a user gained or lost"
+        pool = Pool()
+        users = set(users) | {r.user.id for r in records}
+        employees = set(employees) | {r.employee.id for r in records}
+        for name, relation, column in [
+                ('office.document.incoming',
+                    'office.document.incoming-company.employee', 'employee'),
+                ('office.document.outgoing', None, 'drafter'),
+                ]:
+            Document = pool.get(name)
+            Reader = pool.get(Document._fields['readers'].relation_name)
+            ids = {r.document.id for r in Reader.search([
+                        ('user', 'in', list(users)),
+                        ])}
+            if relation:
+                Relation = pool.get(relation)
+                ids |= {r.document.id for r in Relation.search([
+                            (column, 'in', list(employees)),
+                            ])}
+            else:
+                ids |= {d.id for d in Document.search([
+                            (column, 'in', list(employees)),
+                            ])}
+            Document.sync_readers(ids)
+
+
 class Outgoing(
         OfficeAccessMixin, DocumentMixin, ApprovalMixin, Workflow, ModelSQL,
         ModelView):
@@ -443,6 +627,11 @@ class Outgoing(
         "Main Recipients (主送)", required=True, states=_states)
     copy_recipients = fields.Text("Copy Recipients (抄送)", states=_states)
     body = fields.Text("Body", states=_states)
+    readers = fields.Many2Many(
+        'office.document.outgoing.reader', 'document', 'user', "Readers",
+        readonly=True,
+        help="The users involved: drafter, recipients and author (kept for "
+        "the record rules).")
     signed_by = fields.Many2One('res.user', "Signed By", readonly=True)
     signed_at = fields.DateTime("Signed At", readonly=True)
     issued_at = fields.DateTime("Issued At", readonly=True)
@@ -502,9 +691,20 @@ class Outgoing(
                     },
                 })
 
+    _reader_fields = {'drafter'}
+
     @classmethod
     def default_state(cls):
         return 'draft'
+
+    @classmethod
+    def _readers_queries(cls, document, ids):
+        return super()._readers_queries(document, ids) + [
+            cls._employee_users(document.select(
+                    document.id.as_('document'),
+                    document.drafter.as_('employee'),
+                    where=document.id.in_(ids))),
+            ]
 
     @classmethod
     def default_drafter(cls):
