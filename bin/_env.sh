@@ -60,4 +60,23 @@ web_install() {
         (cd "$sao" && npm install --omit=dev --legacy-peer-deps --no-audit \
             --no-fund --loglevel=error)
     fi
+    web_patch "$sao"
+}
+
+# Our fixes to sao (web/patches/*.patch, paths relative to tryton-sao),
+# applied once: a patch that reverses cleanly is already there.
+web_patch() {
+    local sao="$1" patch
+    command -v patch >/dev/null || apt_install patch
+    for patch in "$ROOT"/web/patches/*.patch; do
+        [ -f "$patch" ] || continue
+        if patch -d "$sao" -p1 -R --dry-run -s -f <"$patch" >/dev/null 2>&1
+        then
+            continue
+        fi
+        log "patching the web client: $(basename "$patch")"
+        patch -d "$sao" -p1 -N -s -f --no-backup-if-mismatch <"$patch" || {
+            log "$(basename "$patch") does not apply to this tryton-sao"
+            exit 1; }
+    done
 }

@@ -51,7 +51,7 @@ def concurrent(server, clients, per_client):
         for n in range(per_client):
             request_id, = client.model(SEAL_REQUEST, 'create', [dict(
                         seal=seal_id, document_title=f"压测 {i}-{n}",
-                        purpose="benchmark", secrecy='public')])
+                        purpose="benchmark")])
             elapsed, _ = timed(lambda: client.model(
                     SEAL_REQUEST, 'submit', [request_id]))
             with lock:
@@ -153,8 +153,7 @@ def count_queries(database):
                             company=sales1.company.id, seal=seal.id,
                             requester=sales1.employee.id,
                             department=sales1.employee.department.id,
-                            document_title=f"q{i}", purpose="q",
-                            secrecy='public')
+                            document_title=f"q{i}", purpose="q")
                         for i in range(pending + 1)])
                 Request.submit(requests)
             # Warm the caches with one approve, then count the next one

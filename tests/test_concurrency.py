@@ -130,7 +130,7 @@ def test_submitted_at_once_get_distinct_numbers(server):
     for client in clients:
         request_id, = client.model(SEAL_REQUEST, 'create', [dict(
                     seal=seal_id(client, 'GZ'), document_title="编号",
-                    purpose="并发", secrecy='public')])
+                    purpose="并发")])
         ids.append(request_id)
     results = run_together(*[
             (lambda c=c, i=i: c.model(SEAL_REQUEST, 'submit', [i]))

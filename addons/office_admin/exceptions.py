@@ -74,3 +74,7 @@ class PunchBatchError(AttendanceError):
 
 class PunchBatchTooLarge(PunchBatchError):
     "A batch of punches over the row or byte limit (HTTP 413)"
+
+
+class SecrecyWarning(UserWarning):
+    pass

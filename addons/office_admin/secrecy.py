@@ -12,11 +12,14 @@ distribution, the files of an archive) store the same rank, kept in sync
 when the secrecy changes, under the same rule (see access.py)."""
 from sql.conditionals import Coalesce
 
+from trytond.i18n import gettext
 from trytond.model import Index, fields
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction
+
+from .exceptions import SecrecyWarning
 
 SECRECY_LEVELS = [
     ('public', "Public"),
@@ -69,6 +72,11 @@ def copy_secrecy_rank(Copy, where):
 
 class SecrecyMixin:
     __slots__ = ()
+    # Submitting a record (its state becomes one of these) with a secrecy
+    # lower than the submitter's default needs his explicit confirmation,
+    # logged in ir.model.log: a client that sent a level the user did not
+    # choose (a stale form) is stopped there, not after approval.
+    _secrecy_submit_states = {'submitted'}
     secrecy = fields.Selection(
         SECRECY_LEVELS, "Secrecy", required=True, sort=False,
         states={
@@ -106,6 +114,41 @@ class SecrecyMixin:
         return values
 
     @classmethod
+    def check_modification(cls, mode, records, values=None, external=False):
+        super().check_modification(
+            mode, records, values=values, external=external)
+        if (mode == 'write'
+                and values.get('state') in cls._secrecy_submit_states):
+            cls.check_secrecy_lowered(records, values.get('secrecy'))
+
+    @classmethod
+    def check_secrecy_lowered(cls, records, secrecy=None):
+        """Ask the user to confirm each record submitted below his default
+        secrecy (a warning per record and level) and log the confirmation"""
+        pool = Pool()
+        Warning = pool.get('res.user.warning')
+        default = cls.default_secrecy()
+        names = None
+        confirmed = []
+        for record in records:
+            level = secrecy or record.secrecy
+            if secrecy_rank(level) >= secrecy_rank(default):
+                continue
+            key = Warning.format(
+                f'office_admin.secrecy_lowered.{level}', [record])
+            if Warning.check(key):
+                if names is None:
+                    names = dict(cls.fields_get(
+                            ['secrecy'])['secrecy']['selection'])
+                raise SecrecyWarning(key, gettext(
+                        'office_admin.msg_secrecy_lowered',
+                        secrecy=names.get(level, level),
+                        default=names.get(default, default)))
+            confirmed.append((record, level))
+        for record, level in confirmed:
+            cls.log([record], 'secrecy_lowered', level)
+
+    @classmethod
     def on_modification(cls, mode, records, field_names=None):
         pool = Pool()
         super().on_modification(mode, records, field_names=field_names)
@@ -121,3 +164,22 @@ class SecrecyMixin:
                     copy_secrecy_rank(Copy, lambda t: (
                             (t.res_model == cls.__name__)
                             & t.res_id.in_(sub_ids)))
+
+
+class ModelLog(metaclass=PoolMeta):
+    "The audit of a secrecy lowered on submission (see SecrecyMixin)"
+    __name__ = 'ir.model.log'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        event = ('secrecy_lowered', "Secrecy lowered to")
+        if event not in cls.event.selection:
+            cls.event.selection.append(event)
+
+    def get_action(self, name):
+        if self.event == 'secrecy_lowered' and self.resource:
+            selection = self.resource.fields_get(
+                ['secrecy'])['secrecy']['selection']
+            return dict(selection).get(self.target, self.target)
+        return super().get_action(name)
