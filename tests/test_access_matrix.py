@@ -1006,6 +1006,9 @@ MODELS = {
     # over RPC as a whole
     'office.document.incoming-company.employee': dict(kind=RESTRICTED,
         rpc=False),
+    # The users involved in a document, stored for its record rule
+    'office.document.incoming.reader': dict(kind=RESTRICTED, rpc=False),
+    'office.document.outgoing.reader': dict(kind=RESTRICTED, rpc=False),
     'office.distribution': dict(kind=RESTRICTED, build='build_distribution',
         workflow={'read_at': lambda w: _now()}),
     'office.archive': dict(kind=RESTRICTED, build='build_archive',
