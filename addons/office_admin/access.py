@@ -18,6 +18,8 @@ Writing record rules for an office model (so that SQL and Python agree):
 - prefer stored fields: copy a secrecy rank, a department or the involved
   users onto the record and keep them in sync (`secrecy_rank` of
   `office.archive.file`, `involved_users` of `office.approval.request`);
+- a value copied from a parent record is kept in sync with
+  `copy_from_parent()` (at create, and when the parent changes);
 - a value that lives on a parent record is read through `related_field()`:
   its getter (Python) and its searcher (SQL) follow the same path, so both
   agree; other Function fields only when their getter and searcher compute
@@ -27,6 +29,8 @@ Writing record rules for an office model (so that SQL and Python agree):
 - test every path (search, read, export, the data route, attachments and
   notes of the record) with a user who must not see the record.
 """
+from sql import Column
+
 from trytond.i18n import gettext
 from trytond.model import dualmethod, fields
 from trytond.model.exceptions import AccessError
@@ -46,6 +50,29 @@ def related_field(path, field):
         field, '_get_related_field', searcher='_search_related_field')
     function.related_path = path
     return function
+
+
+def copy_from_parent(Model, parent, columns, records=None, parents=None):
+    """Copy columns of each record's parent (the Many2One `parent`) onto the
+    record in SQL, for the record rules: columns maps a column of Model to
+    a column of the parent.  Give the records, or the parents whose records
+    to update (records or ids)."""
+    Parent = Pool().get(Model._fields[parent].model_name)
+    table = Model.__table__()
+    parent_table = Parent.__table__()
+    cursor = Transaction().connection.cursor()
+    link = Column(table, parent)
+    if records is not None:
+        column, ids = table.id, records
+    else:
+        column, ids = link, parents
+    names = list(columns)
+    for sub_ids in grouped_slice([int(i) for i in ids], 200):
+        cursor.execute(*table.update(
+                [Column(table, n) for n in names],
+                [parent_table.select(Column(parent_table, columns[n]),
+                        where=parent_table.id == link) for n in names],
+                where=column.in_(list(sub_ids))))
 
 from .workflow_guard import WorkflowGuardMixin
 

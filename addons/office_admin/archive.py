@@ -23,7 +23,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, copy_from_parent
 from . import calendar_
 from .approval import ApprovalMixin
 from .deadline import DeadlineMixin
@@ -560,23 +560,10 @@ class ArchiveFile(
     @classmethod
     def sync_archive(cls, files=None, archives=None):
         "Copy the secrecy rank and department of the archive onto its files"
-        pool = Pool()
-        Archive = pool.get('office.archive')
-        table = cls.__table__()
-        archive = Archive.__table__()
-        cursor = Transaction().connection.cursor()
-        if files is not None:
-            column, records = table.id, files
-        else:
-            column, records = table.archive, archives
-        for sub_ids in grouped_slice([r.id for r in records], 200):
-            cursor.execute(*table.update(
-                    [table.secrecy_rank, table.department],
-                    [archive.select(archive.secrecy_rank,
-                            where=archive.id == table.archive),
-                        archive.select(archive.department,
-                            where=archive.id == table.archive)],
-                    where=column.in_(list(sub_ids))))
+        copy_from_parent(cls, 'archive', {
+                'secrecy_rank': 'secrecy_rank',
+                'department': 'department',
+                }, records=files, parents=archives)
 
     @classmethod
     def check_file(cls, name, data):
@@ -923,9 +910,7 @@ class Borrow(
     def sync_archive(cls, borrows=None, archives=None):
         "Copy the secrecy rank of the archive onto its loans"
         pool = Pool()
-        Archive = pool.get('office.archive')
         table = cls.__table__()
-        archive = Archive.__table__()
         cursor = Transaction().connection.cursor()
         if borrows is not None:
             column, records = table.id, borrows
@@ -936,13 +921,10 @@ class Borrow(
             cursor.execute(*table.select(table.id,
                     where=column.in_(list(sub_ids))))
             ids.extend(i for i, in cursor)
+        copy_from_parent(
+            cls, 'archive', {'secrecy_rank': 'secrecy_rank'}, records=ids)
         for sub_ids in grouped_slice(ids, 200):
             sub_ids = list(sub_ids)
-            cursor.execute(*table.update(
-                    [table.secrecy_rank],
-                    [archive.select(archive.secrecy_rank,
-                            where=archive.id == table.archive)],
-                    where=table.id.in_(sub_ids)))
             # The approval requests of the loans follow their rank
             for name in RANK_COPIES:
                 copy_secrecy_rank(pool.get(name), lambda t: (

@@ -36,6 +36,45 @@ def utcnow():
     return dt.datetime.now()
 
 
+# Timezones: Tryton stores naive UTC datetimes; the office works in the
+# company's local time.  The company defaults to the context's and its
+# timezone to the server's (Calendar.get_timezone, the one place that reads
+# them); a caller converting many values passes the timezone once.
+
+def to_local(at, company=None, timezone=None):
+    "Return the naive UTC datetime at as a naive company-local datetime"
+    if at is None:
+        return None
+    if timezone is None:
+        timezone = Pool().get('office.calendar').get_timezone(company)
+    return at.replace(tzinfo=tz.UTC).astimezone(timezone).replace(
+        tzinfo=None)
+
+
+def to_utc(local, company=None, timezone=None):
+    "Return the naive company-local datetime local as a naive UTC datetime"
+    if local is None:
+        return None
+    if timezone is None:
+        timezone = Pool().get('office.calendar').get_timezone(company)
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=timezone)
+    return local.astimezone(tz.UTC).replace(tzinfo=None)
+
+
+def local_today(company=None):
+    "Return today's date in the company's timezone (the office clock)"
+    return to_local(utcnow(), company).date()
+
+
+def format_local(at, company=None, with_time=True):
+    "Return the naive UTC datetime at as text in the company's timezone"
+    Lang = Pool().get('ir.lang')
+    lang = Lang.get()
+    return lang.strftime(
+        to_local(at, company), lang.date + (' %H:%M' if with_time else ''))
+
+
 # A deadline computation never loops for ever on a calendar that is all
 # holidays: it gives up after this many days.
 MAX_SCAN_DAYS = 3660
@@ -234,8 +273,7 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
         UTC datetime, as Tryton stores them), counted in the company's
         timezone and working hours."""
         timezone = self.get_timezone(company)
-        local = start.replace(tzinfo=tz.UTC).astimezone(timezone).replace(
-            tzinfo=None)
+        local = to_local(start, timezone=timezone)
         remaining = dt.timedelta(hours=hours)
         date = local.date()
         for _ in range(MAX_SCAN_DAYS):
@@ -246,8 +284,7 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
                         continue
                     available = period_end - begin
                     if remaining <= available:
-                        result = (begin + remaining).replace(tzinfo=timezone)
-                        return result.astimezone(tz.UTC).replace(tzinfo=None)
+                        return to_utc(begin + remaining, timezone=timezone)
                     remaining -= available
             date += dt.timedelta(days=1)
         raise CalendarError(gettext(
@@ -256,26 +293,21 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
 
     def end_of_working_day(self, date, company=None):
         "Return the naive UTC datetime at which the working day date ends"
-        timezone = self.get_timezone(company)
-        local = dt.datetime.combine(date, self.work_end).replace(
-            tzinfo=timezone)
-        return local.astimezone(tz.UTC).replace(tzinfo=None)
+        return to_utc(dt.datetime.combine(date, self.work_end), company)
 
     def add_working_days_same_time(self, start, days, company=None):
         """Return the naive UTC datetime at the same local time `days`
         working days after start ("within 24 hours" on working days)"""
         timezone = self.get_timezone(company)
-        local = start.replace(tzinfo=tz.UTC).astimezone(timezone)
+        local = to_local(start, timezone=timezone)
         date = self.add_working_days(local.date(), days)
-        result = dt.datetime.combine(date, local.time().replace(
-                tzinfo=None)).replace(tzinfo=timezone)
-        return result.astimezone(tz.UTC).replace(tzinfo=None)
+        return to_utc(
+            dt.datetime.combine(date, local.time()), timezone=timezone)
 
     def add_working_days_at_end(self, start, days, company=None):
         """Return the UTC end of the working day that comes `days` working
         days after the local date of start (naive UTC)."""
-        timezone = self.get_timezone(company)
-        local_date = start.replace(tzinfo=tz.UTC).astimezone(timezone).date()
+        local_date = to_local(start, company).date()
         return self.end_of_working_day(
             self.add_working_days(local_date, days), company)
 
@@ -328,8 +360,7 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
         upgraded holiday library lands the next morning) and, in December,
         warn about next year's unknown adjusted working days."""
         calendars = cls.search([('country_code', '!=', None)])
-        today = utcnow().replace(tzinfo=tz.UTC).astimezone(
-            cls.get_timezone()).date()
+        today = local_today()
         cls.seed_holidays(calendars, years=[today.year, today.year + 1])
         cls.warn_next_year_unknown(calendars, today)
 

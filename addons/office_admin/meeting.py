@@ -1,8 +1,9 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Meetings (会议): rooms and equipment that can never be double-booked,
-approval, notices with iCalendar invitations, reminders, equipment checks,
-minutes with decisions and action items, distribution and archiving."""
+"""Meetings (会议): booked in rooms and with equipment that can never be
+double-booked, approval, notices with iCalendar invitations, reminders and
+equipment checks.  Rooms and equipment are in meeting_room.py, minutes in
+meeting_minutes.py."""
 import datetime as dt
 import uuid
 
@@ -11,18 +12,13 @@ from sql.operators import Equal
 
 from trytond.i18n import gettext
 from trytond.model import (
-    ChatMixin, DeactivableMixin, Exclude, Index, ModelSQL, ModelView,
-    Workflow, fields)
+    ChatMixin, Exclude, Index, ModelSQL, ModelView, Workflow, fields)
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
-from trytond.report import Report
 from trytond.sql.functions import TSRange
 from trytond.sql.operators import RangeOverlap
 from trytond.tools import grouped_slice
-from trytond.tools import timezone as tz
 from trytond.transaction import Transaction, without_check_access
-from trytond.wizard import (
-    Button, StateAction, StateTransition, StateView, Wizard)
 
 from .access import OfficeAccessMixin, related_field
 from . import calendar_
@@ -31,109 +27,15 @@ from .common import context_department
 from .deadline import DeadlineMixin
 from .distribution import DistributionMixin
 from .exceptions import MeetingError, MeetingWarning
+from .meeting_room import EQUIPMENT_TYPES
 
 # States in which a meeting holds its room and equipment
 HOLDING = ['requested', 'confirmed', 'held', 'minutes_done', 'archived']
-EQUIPMENT_TYPES = [
-    ('projector', "Projector"),
-    ('screen', "Screen"),
-    ('video_conference', "Video Conference Set"),
-    ('microphone', "Microphones"),
-    ('laptop', "Laptop"),
-    ('other', "Other"),
-    ]
-# Minutes are due this many working days after the meeting
-MINUTES_DAYS = 3
 # The equipment is checked this long before the start
 CHECK_BEFORE = dt.timedelta(hours=1)
 
 
-def local(value, timezone):
-    return value.replace(tzinfo=tz.UTC).astimezone(timezone)
-
-
-class Room(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
-    __name__ = 'office.meeting.room'
-
-    name = fields.Char("Name", required=True, translate=True)
-    code = fields.Char("Code")
-    company = fields.Many2One('company.company', "Company", required=True)
-    location = fields.Char("Location")
-    capacity = fields.Integer(
-        "Seats", required=True, domain=[('capacity', '>', 0)])
-    equipment = fields.One2Many(
-        'office.equipment', 'room', "Fixed Equipment")
-    needs_approval = fields.Boolean(
-        "Needs Approval",
-        help="Bookings wait for the approval engine; others are confirmed "
-        "at once.")
-    open_from = fields.Time("Bookable From", required=True)
-    open_to = fields.Time("Bookable To", required=True)
-    groups = fields.Many2Many(
-        'office.meeting.room-res.group', 'room', 'group', "Allowed Groups",
-        help="Leave empty to let every employee book the room.")
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._order.insert(0, ('name', 'ASC'))
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
-    def default_open_from(cls):
-        return dt.time(8, 0)
-
-    @classmethod
-    def default_open_to(cls):
-        return dt.time(20, 0)
-
-    @classmethod
-    def validate_fields(cls, rooms, field_names):
-        super().validate_fields(rooms, field_names)
-        for room in rooms:
-            if room.open_from >= room.open_to:
-                raise MeetingError(gettext(
-                        'office_admin.msg_room_hours_invalid',
-                        room=room.rec_name))
-
-    def equipment_types(self):
-        return {e.type for e in self.equipment if e.active}
-
-
-class RoomGroup(OfficeAccessMixin, ModelSQL):
-    __name__ = 'office.meeting.room-res.group'
-    room = fields.Many2One(
-        'office.meeting.room', "Room", required=True, ondelete='CASCADE')
-    group = fields.Many2One(
-        'res.group', "Group", required=True, ondelete='CASCADE')
-
-
-class Equipment(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
-    __name__ = 'office.equipment'
-
-    name = fields.Char("Name", required=True)
-    code = fields.Char("Code")
-    company = fields.Many2One('company.company', "Company", required=True)
-    type = fields.Selection(EQUIPMENT_TYPES, "Type", required=True)
-    room = fields.Many2One(
-        'office.meeting.room', "Room", ondelete='SET NULL',
-        domain=[('company', '=', Eval('company', -1))],
-        states={
-            'invisible': Bool(Eval('movable')),
-            },
-        help="The room the equipment is fixed in.")
-    movable = fields.Boolean(
-        "Movable", help="Movable equipment is booked with the meeting.")
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-
-class Meeting(OfficeAccessMixin, 
+class Meeting(OfficeAccessMixin,
         DeadlineMixin, DistributionMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelSQL, ModelView):
     __name__ = 'office.meeting'
@@ -237,31 +139,6 @@ class Meeting(OfficeAccessMixin,
                 ['minutes_done', 'archived', 'cancelled']),
             },
         help="Writes the minutes (会议记录人).")
-    minutes = fields.Text(
-        "Minutes", states={
-            'readonly': Eval('state') != 'held',
-            'invisible': ~Eval('state').in_(
-                ['held', 'minutes_done', 'archived']),
-            })
-    decisions = fields.One2Many(
-        'office.meeting.decision', 'meeting', "Decisions", states={
-            'readonly': Eval('state') != 'held',
-            'invisible': ~Eval('state').in_(
-                ['held', 'minutes_done', 'archived']),
-            })
-    actions = fields.One2Many(
-        'office.meeting.action', 'meeting', "Action Items", states={
-            'readonly': Eval('state') != 'held',
-            'invisible': ~Eval('state').in_(
-                ['held', 'minutes_done', 'archived']),
-            })
-    distribute_departments = fields.Many2Many(
-        'office.meeting-office.department', 'meeting', 'department',
-        "Distribute to Departments",
-        states={
-            'readonly': Eval('state').in_(['minutes_done', 'archived']),
-            })
-    minutes_done_at = fields.DateTime("Minutes Done At", readonly=True)
     cancel_reason = fields.Char(
         "Cancellation Reason", states={
             'invisible': Eval('state') != 'cancelled',
@@ -294,10 +171,7 @@ class Meeting(OfficeAccessMixin,
             ('requested', 'confirmed'),
             ('requested', 'draft'),
             ('requested', 'cancelled'),
-            ('confirmed', 'held'),
             ('confirmed', 'cancelled'),
-            ('held', 'minutes_done'),
-            ('minutes_done', 'archived'),
             ('draft', 'cancelled'),
             ('cancelled', 'draft'),
             }
@@ -317,21 +191,6 @@ class Meeting(OfficeAccessMixin,
                     'invisible': Eval('state') != 'cancelled',
                     'depends': ['state'],
                     'icon': 'tryton-back',
-                    },
-                'hold': {
-                    'invisible': Eval('state') != 'confirmed',
-                    'depends': ['state'],
-                    'icon': 'tryton-ok',
-                    },
-                'finish_minutes': {
-                    'invisible': Eval('state') != 'held',
-                    'depends': ['state'],
-                    'icon': 'tryton-ok',
-                    },
-                'archive': {
-                    'invisible': Eval('state') != 'minutes_done',
-                    'depends': ['state'],
-                    'icon': 'tryton-archive',
                     },
                 })
 
@@ -371,21 +230,7 @@ class Meeting(OfficeAccessMixin,
 
     def local_text(self, value, with_time=True):
         "Return value (naive UTC) as text in the company's timezone"
-        pool = Pool()
-        Calendar = pool.get('office.calendar')
-        Lang = pool.get('ir.lang')
-        lang = Lang.get()
-        value = local(value, Calendar.get_timezone(self.company))
-        return lang.strftime(
-            value, lang.date + (' %H:%M' if with_time else ''))
-
-    def minutes_time_text(self):
-        pool = Pool()
-        Calendar = pool.get('office.calendar')
-        timezone = Calendar.get_timezone(self.company)
-        return '%s–%s (%s)' % (
-            self.local_text(self.start),
-            local(self.end, timezone).strftime('%H:%M'), timezone.key)
+        return calendar_.format_local(value, self.company, with_time)
 
     def get_check_state(self, name):
         return self.check_task.state if self.check_task else None
@@ -414,8 +259,8 @@ class Meeting(OfficeAccessMixin,
                 continue
             room = meeting.room
             timezone = Calendar.get_timezone(meeting.company)
-            start = local(meeting.start, timezone)
-            end = local(meeting.end, timezone)
+            start = calendar_.to_local(meeting.start, timezone=timezone)
+            end = calendar_.to_local(meeting.end, timezone=timezone)
             if (start.date() != end.date()
                     or start.time() < room.open_from
                     or end.time() > room.open_to):
@@ -490,29 +335,13 @@ class Meeting(OfficeAccessMixin,
     @classmethod
     def copy(cls, meetings, default=None):
         default = default.copy() if default is not None else {}
-        for name in ['uid', 'check_task', 'series', 'minutes',
-                'minutes_done_at', 'deadline', 'decisions', 'actions',
+        for name in ['uid', 'check_task', 'series', 'deadline',
                 'cancel_reason']:
             default.setdefault(name, None)
         default.setdefault('sequence', 0)
         default.setdefault('reminder_sent', False)
         default.setdefault('escalation_level', 0)
         return super().copy(meetings, default=default)
-
-    # ---- deadline of the minutes ----------------------------------------
-
-    @classmethod
-    def _deadline_open_domain(cls):
-        return [('state', '=', 'held')]
-
-    def deadline_owners(self):
-        pool = Pool()
-        User = pool.get('res.user')
-        employee = self.recorder or self.organiser
-        return list(User.users_of_employees([employee]).values())
-
-    def deadline_department(self):
-        return self.department
 
     # ---- workflow --------------------------------------------------------
 
@@ -554,7 +383,7 @@ class Meeting(OfficeAccessMixin,
                 continue
             calendar = Calendar.get_calendar(meeting.company)
             timezone = Calendar.get_timezone(meeting.company)
-            start = local(meeting.start, timezone)
+            start = calendar_.to_local(meeting.start, timezone=timezone)
             duration = meeting.end - meeting.start
             dates = []
             day = start.date()
@@ -573,8 +402,8 @@ class Meeting(OfficeAccessMixin,
                 dates.append(day)
             occurrences = []
             for day in dates:
-                begin = dt.datetime.combine(day, start.time()).replace(
-                    tzinfo=timezone).astimezone(tz.UTC).replace(tzinfo=None)
+                begin = calendar_.to_utc(
+                    dt.datetime.combine(day, start.time()), timezone=timezone)
                 occurrence, = cls.copy([meeting], default={
                         'start': begin,
                         'end': begin + duration,
@@ -675,75 +504,6 @@ class Meeting(OfficeAccessMixin,
         pass
 
     @classmethod
-    @ModelView.button
-    @Workflow.transition('held')
-    def hold(cls, meetings):
-        pool = Pool()
-        Calendar = pool.get('office.calendar')
-        for meeting in meetings:
-            calendar = Calendar.get_calendar(meeting.company)
-            meeting.deadline = calendar.add_working_days_at_end(
-                meeting.end, MINUTES_DAYS, meeting.company)
-            meeting.escalation_level = 0
-        cls.save(meetings)
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('minutes_done')
-    def finish_minutes(cls, meetings):
-        pool = Pool()
-        Task = pool.get('office.task')
-        User = pool.get('res.user')
-        Employee = pool.get('company.employee')
-        for meeting in meetings:
-            if meeting.state == 'cancelled':
-                raise MeetingError(gettext(
-                        'office_admin.msg_meeting_minutes_cancelled',
-                        meeting=meeting.rec_name))
-            if not (meeting.minutes or meeting.decisions):
-                raise MeetingError(gettext(
-                        'office_admin.msg_meeting_minutes_empty',
-                        meeting=meeting.rec_name))
-        now = calendar_.utcnow()
-        tasks = []
-        for meeting in meetings:
-            for action in meeting.actions:
-                if action.task:
-                    continue
-                task = Task(
-                    name=action.description, kind='action',
-                    company=meeting.company, owner=action.owner,
-                    department=action.owner.department,
-                    deadline=action.deadline, origin=meeting)
-                tasks.append((action, task))
-        with without_check_access():
-            Task.save([t for _, t in tasks])
-        for action, task in tasks:
-            action.task = task
-        pool.get('office.meeting.action').save([a for a, _ in tasks])
-        cls.write(meetings, {'minutes_done_at': now})
-        for meeting in meetings:
-            employees = [a.employee for a in meeting.attendees
-                if a.employee]
-            department_ids = [d.id for d in meeting.distribute_departments]
-            if department_ids:
-                employees += Employee.search([
-                        ('department', 'child_of', department_ids, 'parent'),
-                        ])
-            users = list(User.users_of_employees(employees).values())
-            cls.distribute([meeting], users, key='minutes')
-
-    @classmethod
-    @ModelView.button
-    @Workflow.transition('archived')
-    def archive(cls, meetings):
-        for meeting in meetings:
-            if not meeting.category:
-                meeting.category = meeting.series.topic if meeting.series \
-                    else meeting.topic
-        cls.save(meetings)
-
-    @classmethod
     def write(cls, *args):
         actions = iter(args)
         rescheduled = []
@@ -834,7 +594,7 @@ class Meeting(OfficeAccessMixin,
                 [meeting], users, message,
                 key='invite-%s-%s' % (method, meeting.sequence),
                 attachments=[attachment],
-                start=_format_local(meeting.start, meeting.company),
+                start=meeting.local_text(meeting.start),
                 room=meeting.room.rec_name if meeting.room else '')
             guests = [a for a in meeting.attendees
                 if not a.user and a.email]
@@ -842,7 +602,7 @@ class Meeting(OfficeAccessMixin,
                 Notification.email_address(
                     meeting, guest.email, guest.rec_name, message,
                     attachments=[attachment],
-                    start=_format_local(meeting.start, meeting.company),
+                    start=meeting.local_text(meeting.start),
                     room=meeting.room.rec_name if meeting.room else '')
 
     @classmethod
@@ -876,7 +636,7 @@ class Meeting(OfficeAccessMixin,
                     [meeting], [a.user for a in meeting.attendees if a.user],
                     'office_admin.msg_meeting_reminder',
                     key='reminder-%s' % meeting.start.isoformat(),
-                    start=_format_local(meeting.start, meeting.company),
+                    start=meeting.local_text(meeting.start),
                     room=meeting.room.rec_name if meeting.room else '')
             cls.write(sub, {'reminder_sent': True})
 
@@ -899,9 +659,8 @@ class Meeting(OfficeAccessMixin,
         if company:
             domain.append(('company', '=', company))
         rooms = Room.search(domain, order=[('capacity', 'ASC'), ('id', 'ASC')])
-        calendar = pool.get('office.calendar')
-        timezone = calendar.get_timezone()
-        local_start, local_end = local(start, timezone), local(end, timezone)
+        local_start = calendar_.to_local(start)
+        local_end = calendar_.to_local(end)
         result = []
         for room in rooms:
             if (local_start.time() < room.open_from
@@ -936,15 +695,6 @@ class Meeting(OfficeAccessMixin,
                     if a.employee)
         return sorted((e for e in busy if e.id in employee_ids),
             key=lambda e: e.id)
-
-
-def _format_local(value, company):
-    pool = Pool()
-    Calendar = pool.get('office.calendar')
-    Lang = pool.get('ir.lang')
-    lang = Lang.get()
-    return lang.strftime(
-        local(value, Calendar.get_timezone(company)), lang.date + ' %H:%M')
 
 
 class MeetingDepartment(OfficeAccessMixin, ModelSQL):
@@ -1092,133 +842,3 @@ class MeetingEquipment(
             values.setdefault('end', meeting.end)
             values.setdefault('holding', meeting.state in HOLDING)
         return values
-
-
-class Decision(OfficeAccessMixin, MeetingAccessMixin, ModelSQL, ModelView):
-    __name__ = 'office.meeting.decision'
-    meeting = fields.Many2One(
-        'office.meeting', "Meeting", required=True, ondelete='CASCADE')
-    sequence = fields.Integer("Sequence")
-    text = fields.Text("Decision", required=True)
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls._order.insert(0, ('sequence', 'ASC NULLS LAST'))
-
-
-class Action(OfficeAccessMixin, MeetingAccessMixin, ModelSQL, ModelView):
-    __name__ = 'office.meeting.action'
-    meeting = fields.Many2One(
-        'office.meeting', "Meeting", required=True, ondelete='CASCADE')
-    description = fields.Char("Action", required=True)
-    owner = fields.Many2One('company.employee', "Owner", required=True)
-    deadline = fields.DateTime("Deadline", required=True)
-    task = fields.Many2One(
-        'office.task', "Task", readonly=True, ondelete='SET NULL')
-    task_state = fields.Function(fields.Selection([
-                (None, ""),
-                ('open', "Open"),
-                ('done', "Done"),
-                ('cancelled', "Cancelled"),
-                ], "Task State"), 'get_task_state')
-
-    def get_task_state(self, name):
-        return self.task.state if self.task else None
-
-
-class FindRoomStart(ModelView):
-    __name__ = 'office.meeting.find_room.start'
-    start = fields.DateTime("Start", required=True)
-    duration = fields.TimeDelta("Duration", required=True)
-    attendees = fields.Many2Many(
-        'company.employee', None, None, "Attendees")
-    seats = fields.Integer("Seats")
-    equipment = fields.MultiSelection(EQUIPMENT_TYPES, "Equipment")
-
-
-class FindRoomResult(ModelView):
-    __name__ = 'office.meeting.find_room.result'
-    rooms = fields.Many2Many(
-        'office.meeting.room', None, None, "Free Rooms", readonly=True)
-    busy = fields.Many2Many(
-        'company.employee', None, None, "Attendees Already Busy",
-        readonly=True)
-    room = fields.Many2One(
-        'office.meeting.room', "Book",
-        domain=[('id', 'in', Eval('rooms', []))])
-    topic = fields.Char("Topic", states={
-            'required': Bool(Eval('room')),
-            })
-
-
-class FindRoom(Wizard):
-    "Find a room (找会议室): free rooms with seats and equipment"
-    __name__ = 'office.meeting.find_room'
-    start = StateView(
-        'office.meeting.find_room.start',
-        'office_admin.meeting_find_room_start_view_form', [
-            Button("Cancel", 'end', 'tryton-cancel'),
-            Button("Search", 'search', 'tryton-search', default=True),
-            ])
-    search = StateTransition()
-    result = StateView(
-        'office.meeting.find_room.result',
-        'office_admin.meeting_find_room_result_view_form', [
-            Button("Back", 'start', 'tryton-back'),
-            Button("Close", 'end', 'tryton-close'),
-            Button("Book", 'book', 'tryton-ok', default=True),
-            ])
-    book = StateAction('office_admin.act_meeting')
-
-    def transition_search(self):
-        pool = Pool()
-        Meeting = pool.get('office.meeting')
-        start = self.start.start
-        end = start + self.start.duration
-        seats = max(self.start.seats or 0, len(self.start.attendees))
-        self.result.rooms = Meeting.free_rooms(
-            start, end, seats, self.start.equipment or [],
-            company=Transaction().context.get('company'))
-        self.result.busy = Meeting.busy_employees(
-            start, end, self.start.attendees)
-        return 'result'
-
-    def default_result(self, fields):
-        return {
-            'rooms': [r.id for r in self.result.rooms],
-            'busy': [e.id for e in self.result.busy],
-            }
-
-    def do_book(self, action):
-        pool = Pool()
-        Meeting = pool.get('office.meeting')
-        Attendee = pool.get('office.meeting.attendee')
-        if not self.result.room:
-            return None
-        meeting = Meeting(
-            topic=self.result.topic, room=self.result.room,
-            start=self.start.start,
-            end=self.start.start + self.start.duration,
-            equipment_needed=self.start.equipment or [])
-        meeting.attendees = [Attendee(employee=e)
-            for e in self.start.attendees]
-        meeting.save()
-        action['res_id'] = [meeting.id]
-        action['views'].reverse()
-        return action, {}
-
-
-class MinutesReport(Report):
-    "Minutes (会议纪要) as PDF"
-    __name__ = 'office.meeting.minutes'
-
-    @classmethod
-    def get_context(cls, records, header, data):
-        context = super().get_context(records, header, data)
-        context['labels'] = {
-            key: gettext('office_admin.msg_minutes_label_%s' % key)
-            for key in ['time', 'room', 'organiser', 'recorder', 'present',
-                'absent', 'minutes', 'decisions', 'actions', 'action',
-                'owner', 'deadline']}
-        return context

@@ -24,19 +24,11 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
-from . import calendar_
+from .calendar_ import local_today
 from .common import for_each_company
 from .exceptions import SupplyError, SupplyValidationError
 
 logger = logging.getLogger(__name__)
-
-
-def local_today(company=None):
-    "Return today's date in the company's timezone (the office clock)"
-    Calendar = Pool().get('office.calendar')
-    timezone = Calendar.get_timezone(company)
-    return calendar_.utcnow().replace(tzinfo=dt.timezone.utc).astimezone(
-        timezone).date()
 
 
 def supply_config():

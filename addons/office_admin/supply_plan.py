@@ -23,11 +23,12 @@ from trytond.wizard import Button, StateAction, StateView, Wizard
 
 from .access import OfficeAccessMixin, related_field
 from . import calendar_
+from .calendar_ import local_today
 from .approval import ApprovalMixin
 from .common import context_department, for_each_company
 from .deadline import DeadlineMixin
 from .exceptions import SupplyError, SupplyValidationError
-from .supply import SupplyLineMixin, local_today, supply_config
+from .supply import SupplyLineMixin, supply_config
 
 
 def first_of_month(date):

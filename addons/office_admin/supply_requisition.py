@@ -21,12 +21,12 @@ from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin, related_field
 from . import calendar_
+from .calendar_ import local_today
 from .approval import ApprovalMixin
 from .common import context_department
 from .exceptions import SupplyError, SupplyWarning
 from .supply import (
-    SupplyLineMixin, local_today, product_costs, supply_config,
-    supply_storage)
+    SupplyLineMixin, product_costs, supply_config, supply_storage)
 
 STATES = [
     ('draft', "Draft"),

@@ -3,7 +3,7 @@
 """Tasks (任务): an owner, a deadline on working days, progress notes.
 Meetings create them for equipment checks and as action items of minutes;
 leadership supervision (督办) extends them later."""
-from sql import Column, Null
+from sql import Null
 
 from trytond.model import (
     ChatMixin, Index, ModelSQL, ModelView, Workflow, fields)
@@ -12,7 +12,7 @@ from trytond.pyson import Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, copy_from_parent
 from . import calendar_
 from .deadline import DUE_SOON_HOURS, DeadlineMixin
 
@@ -285,19 +285,5 @@ class TaskNote(OfficeAccessMixin, ModelSQL, ModelView):
     @classmethod
     def sync_task(cls, notes=None, tasks=None):
         "Copy the fields of the task that its rules read onto its notes"
-        pool = Pool()
-        Task = pool.get('office.task')
-        table = cls.__table__()
-        task = Task.__table__()
-        cursor = Transaction().connection.cursor()
-        if notes is not None:
-            column, records = table.id, notes
-        else:
-            column, records = table.task, tasks
-        names = list(cls._task_access_fields)
-        for sub_ids in grouped_slice([r.id for r in records], 200):
-            cursor.execute(*table.update(
-                    [Column(table, n) for n in names],
-                    [task.select(Column(task, cls._task_access_fields[n]),
-                            where=task.id == table.task) for n in names],
-                    where=column.in_(list(sub_ids))))
+        copy_from_parent(cls, 'task', cls._task_access_fields,
+            records=notes, parents=tasks)
