@@ -123,11 +123,9 @@ def demo_requests():
     def decide(login, request, action, comment):
         as_user(login)
         wizard = Wizard('office.approval.decide', [SealRequest(request.id)])
-        wizard.form.action = action
         wizard.form.comment = comment
-        if action == 'return':
-            wizard.form.return_to = 'requester'
-        wizard.execute('decide')
+        # Each decision is its own button (wizard state)
+        wizard.execute('return_requester' if action == 'return' else action)
 
     next_week = dt.date.today() + dt.timedelta(days=7)
     new('sales1', "2027年度销售框架协议（草稿）", submit=False)

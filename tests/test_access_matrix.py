@@ -412,9 +412,8 @@ class World:
         if loans:
             self.try_('copy hidden loan', self.wizard, self.client('gm'),
                 'office.approval.decide', 'office.archive.borrow',
-                [loans[0][0]], 'decide', {'start': {
-                        'action': 'copy', 'users': [self.boss],
-                        'comment': f"{HIDE} 意见", 'return_to': 'previous'}})
+                [loans[0][0]], 'copy', {'start': {
+                        'users': [self.boss], 'comment': f"{HIDE} 意见"}})
         admin = self.admin
         for model in ['office.seal.request', 'office.document.outgoing',
                 'office.archive.borrow', 'office.leave',

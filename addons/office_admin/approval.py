@@ -10,6 +10,8 @@ never deleted or rewritten, and resubmitting creates a new request."""
 import ast
 import datetime as dt
 from collections import defaultdict
+from functools import wraps
+from types import SimpleNamespace
 
 from sql import Null
 
@@ -21,7 +23,9 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction, without_check_access
+from trytond.tools import timezone as tz
+from trytond.transaction import (
+    Transaction, check_access, without_check_access)
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import OfficeAccessMixin, related_field
@@ -66,12 +70,63 @@ STEP_STATES = [
     ('cancelled', "No Longer Needed"),
     ]
 DONE = {'approved', 'skipped'}
+# Why a step's reviewer has it (a step routed to a substitute keeps it)
+ASSIGNMENTS = [
+    ('reviewer', "Designated Reviewer"),
+    ('fallback', "Office Administrators (fallback)"),
+    ('transfer', "Transferred (转办)"),
+    ('added', "Added Approver (加签)"),
+    ]
+# In which capacity a step was decided: only 'reviewer' decisions count
+# for skipping repeated reviewers
+DECIDED_AS = [
+    (None, ""),
+    ('reviewer', "Reviewer"),
+    ('delegate', "Delegate"),
+    ('fallback', "Fallback (Office Administrators)"),
+    ('added', "Added Approver"),
+    ('timeout', "Timeout"),
+    ]
+DECISIONS = {'approved', 'rejected', 'returned'}
+# The approval actions: name -> (method name, reason required), filled by
+# @approval_action on the methods of ApprovalMixin
+APPROVAL_ACTIONS = {}
 # A requester may remind the same reviewers at most once in this delay.
 REMIND_DELAY = dt.timedelta(hours=1)
 
 
 def _now():
     return calendar_.utcnow()
+
+
+class ApprovalDecision(SimpleNamespace):
+    """What an approval action works on: record, request, step (the one
+    decided), actor (the user), acting (None for the engine), comment, user
+    and users (a transfer, an added approver, a copy), to (where a return
+    goes), system and decided_as"""
+
+
+def approval_action(name, reason=False):
+    """Register the decorated class method as the approval action name;
+    reason: a comment is required (refused on the server otherwise)"""
+    def decorator(func):
+        APPROVAL_ACTIONS[name] = (func.__name__, reason)
+        return func
+    return decorator
+
+
+def approval_button(action):
+    """Run the module's check of a button before Tryton's own (which refuses
+    a hidden button with a generic message): the caller who may read the
+    record and its approval is told why he cannot act"""
+    def decorator(func):
+        @wraps(func)
+        def wrapper(cls, records, *args, **kwargs):
+            if Transaction().check_access and records:
+                cls._approval_check_button(records, action)
+            return func(cls, records, *args, **kwargs)
+        return wrapper
+    return decorator
 
 
 def approvable_models():
@@ -495,6 +550,7 @@ class ApprovalDelegation(
                     tier_sequence=step.tier_sequence,
                     activation=step.activation, mode=step.mode,
                     kind='review', required=step.required,
+                    assignment=step.assignment,
                     reviewer=substitute, added_by=step.added_by,
                     original_reviewer=(
                         reviewer if substitute != reviewer else None),
@@ -731,9 +787,12 @@ class ApprovalRequest(
         self.save()
         approved_before = set()
         if skip and self.rule.skip_repeated:
+            # Only what a person decided as the designated reviewer of a
+            # tier counts: not a fallback, a delegation or a timeout
             approved_before = {s.reviewer.id for s in Step.search([
                         ('request', '=', self.id),
                         ('state', '=', 'approved'),
+                        ('decided_as', '=', 'reviewer'),
                         ])}
         now = _now()
         calendar = pool.get('office.calendar').get_calendar(self.company)
@@ -768,6 +827,7 @@ class ApprovalRequest(
                     tier_sequence=tier.sequence or 0,
                     activation=self.activation, mode=tier.mode,
                     kind='review', required=False, reviewer=reviewer,
+                    assignment='fallback' if fallback else 'reviewer',
                     original_reviewer=away, state=state,
                     activated_at=now, deadline=deadline,
                     acted_at=now if state == 'skipped' else None,
@@ -919,8 +979,17 @@ class ApprovalStep(
         'res.user', "On Behalf Of", readonly=True, ondelete='RESTRICT',
         help="The reviewer who was away and delegated to this one.")
     added_by = fields.Many2One('res.user', "Added By", readonly=True)
+    assignment = fields.Selection(
+        ASSIGNMENTS, "Assigned As", readonly=True, sort=False,
+        help="Why the reviewer (or the reviewer he substitutes) has the "
+        "step.")
     state = fields.Selection(
         STEP_STATES, "State", readonly=True, required=True, sort=False)
+    decided_as = fields.Selection(
+        DECIDED_AS, "Decided As", readonly=True, sort=False,
+        help="Who decided the step: the designated reviewer, a substitute "
+        "or transferee, an Office Administrator for a tier without "
+        "reviewer, an added approver, or the tier's timeout (nobody).")
     activated_at = fields.DateTime("Activated At", readonly=True)
     acted_at = fields.DateTime("Decided At", readonly=True)
     acted_by = fields.Many2One('res.user', "Decided By", readonly=True)
@@ -969,8 +1038,30 @@ class ApprovalStep(
                 })
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        step = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        migrate = not table_h.column_exist('decided_as')
+        super().__register__(module)
+        if migrate:
+            # Migration: the decisions taken before are the reviewers' own
+            cursor.execute(*step.update(
+                    [step.assignment], ['reviewer'],
+                    where=step.assignment == Null))
+            cursor.execute(*step.update(
+                    [step.decided_as], ['reviewer'],
+                    where=step.state.in_(list(DECISIONS))
+                    & (step.acted_by == step.reviewer)
+                    & (step.original_reviewer == Null)))
+
+    @classmethod
     def default_reminders(cls):
         return 0
+
+    @classmethod
+    def default_assignment(cls):
+        return 'reviewer'
 
     @classmethod
     def on_modification(cls, mode, steps, field_names=None):
@@ -1005,6 +1096,8 @@ class ApprovalStep(
 
     def get_reviewed_by(self, name=None):
         "Return 'X for Y' when X acts (or is to act) for the reviewer Y"
+        if self.decided_as == 'timeout':
+            return self.timeout_name()
         user = self.acted_by or self.reviewer
         if self.original_reviewer and self.original_reviewer != user:
             return gettext('office_admin.msg_approval_on_behalf',
@@ -1012,7 +1105,43 @@ class ApprovalStep(
                 reviewer=self.original_reviewer.rec_name)
         return user.rec_name
 
+    def timeout_name(self):
+        "Return who decides a step at its timeout: the tier's rule"
+        rule = self.request.rule
+        return gettext('office_admin.msg_approval_by_timeout',
+            tier=self.tier_name or '', rule=rule.rec_name if rule else '')
+
+    def decision_capacity(self, system=False):
+        "Return the decided_as of a decision taken now on the step"
+        if system:
+            return 'timeout'
+        if self.original_reviewer or self.assignment == 'transfer':
+            return 'delegate'
+        if self.assignment in {'fallback', 'added'}:
+            return self.assignment
+        return 'reviewer'
+
     @classmethod
+    def _approval_check_button(cls, steps, action):
+        "Say why the caller cannot act on steps (see approval_button)"
+        User = Pool().get('res.user')
+        user = User(Transaction().user)
+        # Only the steps the caller reads (AccessError otherwise)
+        cls.read([s.id for s in steps], ['id'])
+        with without_check_access():
+            for step in cls.browse(steps):
+                if step.state == 'pending' and step.reviewer == user:
+                    continue
+                request = step.request
+                Model = Pool().get(request.res_model)
+                if not Model._approval_readable(request):
+                    continue
+                message = Model._approval_refusal(request, user, step=step)
+                if message:
+                    raise ApprovalAccessError(message)
+
+    @classmethod
+    @approval_button('approve')
     @ModelView.button
     def approve(cls, steps):
         for step in steps:
@@ -1021,6 +1150,7 @@ class ApprovalStep(
                 [record], 'approve', step=step)
 
     @classmethod
+    @approval_button('decide')
     @ModelView.button_action('office_admin.wizard_approval_decide')
     def decide(cls, steps):
         pass
@@ -1028,12 +1158,13 @@ class ApprovalStep(
     # ---- engine ---------------------------------------------------------
 
     @classmethod
-    def close(cls, steps, state, user=None, comment=None):
+    def close(cls, steps, state, user=None, comment=None, decided_as=None):
         now = _now()
         for step in steps:
             step.state = state
             step.acted_at = now
             step.acted_by = user
+            step.decided_as = decided_as
             if comment:
                 step.comment = comment
             step.duration = now - step.activated_at
@@ -1396,15 +1527,18 @@ class ApprovalMixin:
             user=None, users=None, to='previous', system=False):
         """Let the current user decide on the records' pending requests.
 
-        action: approve, reject, return, delegate, add_approver or copy."""
+        action: a name of APPROVAL_ACTIONS (approve, reject, return,
+        delegate, add_approver or copy); system: the engine decides (a
+        timeout), not the reviewer."""
         pool = Pool()
         Step = pool.get('office.approval.step')
         User = pool.get('res.user')
-        Notification = pool.get('office.notification')
-        Copy = pool.get('office.approval.copy')
+        if action not in APPROVAL_ACTIONS:
+            raise ValueError(action)
+        method, reason = APPROVAL_ACTIONS[action]
         actor = User(Transaction().user)
         comment = (comment or '').strip() or None
-        if action == 'reject' and not comment:
+        if reason and not comment:
             raise ApprovalError(gettext(
                     'office_admin.msg_approval_reason_required'))
         with without_check_access():
@@ -1420,102 +1554,282 @@ class ApprovalMixin:
                     current = next((s for s in request.current_steps()
                             if s.state == 'pending'
                             and s.reviewer == actor), None)
-                if current is None or current.state != 'pending':
-                    raise ApprovalAccessError(gettext(
-                            'office_admin.msg_approval_not_reviewer',
-                            record=record.rec_name))
-                if not system and current.reviewer != actor:
-                    raise ApprovalAccessError(gettext(
+                if current is None or current.state != 'pending' or (
+                        not system and current.reviewer != actor):
+                    message = None
+                    if cls._approval_readable(request):
+                        message = cls._approval_refusal(
+                            request, actor, step=current)
+                    raise ApprovalAccessError(message or gettext(
                             'office_admin.msg_approval_not_reviewer',
                             record=record.rec_name))
                 if not system and actor == request.self_review_excluded():
                     # Whoever acts, after any substitution
                     raise ApprovalAccessError(gettext(
                             'office_admin.msg_approval_requester_reviewer'))
-                acting = None if system else actor
-                new_pending = []
-                if action == 'approve':
-                    Step.close([current], 'approved', acting, comment)
-                    Notification.send(
-                        [record], [request.requester],
-                        'office_admin.msg_approval_step_approved',
-                        key='step-%s' % current.id,
-                        reviewer=current.get_reviewed_by(),
-                        tier=current.tier_name or '')
-                    request = request.__class__(request.id)
-                    new_pending = request.advance()
-                elif action == 'reject':
-                    Step.close([current], 'rejected', acting, comment)
-                    others = [s for s in request.current_steps()
-                        if s.state == 'pending' and s != current]
-                    Step.close(others, 'cancelled')
-                    request.__class__.finish([request], 'rejected')
-                elif action == 'return':
-                    Step.close([current], 'returned', acting, comment)
-                    others = [s for s in request.current_steps()
-                        if s.state == 'pending' and s != current]
-                    Step.close(others, 'cancelled')
-                    previous = sorted({s.tier for s in Step.search([
-                                    ('request', '=', request.id),
-                                    ('state', '=', 'approved'),
-                                    ('tier', '!=', None),
-                                    ('tier_sequence', '<',
-                                        current.tier_sequence),
-                                    ])},
-                        key=lambda t: t.sequence or 0)
-                    request = request.__class__(request.id)
-                    if to == 'previous' and previous:
-                        request.activate(previous[-1], skip=False)
-                        new_pending = request.pending_steps()
-                    else:
-                        request.__class__.finish([request], 'returned')
-                elif action in {'delegate', 'add_approver'}:
-                    if not user:
-                        raise ApprovalError(gettext(
-                                'office_admin.msg_approval_user_required'))
-                    user = User(int(user))
-                    check_clearance([record], [user])
-                    if user == request.self_review_excluded():
-                        raise ApprovalError(gettext(
-                                'office_admin.msg_approval_requester_reviewer'))
-                    if any(s.reviewer == user and s.state == 'pending'
-                            for s in request.current_steps()):
-                        raise ApprovalError(gettext(
-                                'office_admin.msg_approval_already_reviewer',
-                                user=user.rec_name))
-                    if action == 'delegate':
-                        Step.close([current], 'delegated', actor, comment)
-                    new = Step(
-                        request=request, tier=current.tier,
-                        tier_name=current.tier_name,
-                        tier_sequence=current.tier_sequence,
-                        activation=current.activation, mode=current.mode,
-                        kind='review',
-                        required=(current.required
-                            if action == 'delegate' else True),
-                        reviewer=user, added_by=actor, state='pending',
-                        activated_at=_now(), deadline=current.deadline,
-                        comment=comment, timeout_done=False)
-                    new.save()
-                    new_pending = [new]
-                elif action == 'copy':
-                    users = [User(int(u)) for u in (users or [])]
-                    if not users:
-                        raise ApprovalError(gettext(
-                                'office_admin.msg_approval_user_required'))
-                    check_clearance([record], users)
-                    Copy.save([Copy(request=request, user=u,
-                                copied_by=actor, comment=comment)
-                            for u in users])
-                    Notification.send(
-                        [record], users,
-                        'office_admin.msg_approval_copied',
-                        key='copy-%s' % request.id,
-                        user=actor.rec_name)
-                else:
-                    raise ValueError(action)
+                decision = ApprovalDecision(
+                    record=record, request=request, step=current,
+                    actor=actor, acting=None if system else actor,
+                    comment=comment, user=user, users=users, to=to,
+                    system=system,
+                    decided_as=current.decision_capacity(system))
+                new_pending = getattr(cls, method)(decision)
                 if new_pending:
-                    Step.notify_pending(request, new_pending)
+                    Step.notify_pending(decision.request, new_pending)
+
+    @classmethod
+    @approval_action('approve')
+    def _approval_approve(cls, decision):
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        Notification = pool.get('office.notification')
+        current, request = decision.step, decision.request
+        Step.close([current], 'approved', decision.acting,
+            decision.comment, decided_as=decision.decided_as)
+        if decision.system:
+            cls._approval_notify_timeout(decision, 'approved')
+        else:
+            Notification.send(
+                [decision.record], [request.requester],
+                'office_admin.msg_approval_step_approved',
+                key='step-%s' % current.id,
+                reviewer=current.get_reviewed_by(),
+                tier=current.tier_name or '')
+        request = request.__class__(request.id)
+        decision.request = request
+        return request.advance()
+
+    @classmethod
+    @approval_action('reject', reason=True)
+    def _approval_reject(cls, decision):
+        Step = Pool().get('office.approval.step')
+        current, request = decision.step, decision.request
+        Step.close([current], 'rejected', decision.acting,
+            decision.comment, decided_as=decision.decided_as)
+        others = [s for s in request.current_steps()
+            if s.state == 'pending' and s != current]
+        Step.close(others, 'cancelled')
+        if decision.system:
+            cls._approval_notify_timeout(decision, 'rejected')
+        request.__class__.finish([request], 'rejected')
+        return []
+
+    @classmethod
+    @approval_action('return', reason=True)
+    def _approval_return(cls, decision):
+        Step = Pool().get('office.approval.step')
+        current, request = decision.step, decision.request
+        Step.close([current], 'returned', decision.acting,
+            decision.comment, decided_as=decision.decided_as)
+        others = [s for s in request.current_steps()
+            if s.state == 'pending' and s != current]
+        Step.close(others, 'cancelled')
+        previous = sorted({s.tier for s in Step.search([
+                        ('request', '=', request.id),
+                        ('state', '=', 'approved'),
+                        ('tier', '!=', None),
+                        ('tier_sequence', '<', current.tier_sequence),
+                        ])},
+            key=lambda t: t.sequence or 0)
+        request = request.__class__(request.id)
+        decision.request = request
+        if decision.to == 'previous' and previous:
+            request.activate(previous[-1], skip=False)
+            return request.pending_steps()
+        request.__class__.finish([request], 'returned')
+        return []
+
+    @classmethod
+    def _approval_new_reviewer(cls, decision):
+        "Return the user a transfer or an added approver names, checked"
+        User = Pool().get('res.user')
+        if not decision.user:
+            raise ApprovalError(gettext(
+                    'office_admin.msg_approval_user_required'))
+        user = User(int(decision.user))
+        request = decision.request
+        check_clearance([decision.record], [user])
+        if user == request.self_review_excluded():
+            raise ApprovalError(gettext(
+                    'office_admin.msg_approval_requester_reviewer'))
+        if any(s.reviewer == user and s.state == 'pending'
+                for s in request.current_steps()):
+            raise ApprovalError(gettext(
+                    'office_admin.msg_approval_already_reviewer',
+                    user=user.rec_name))
+        return user
+
+    @classmethod
+    def _approval_add_step(cls, decision, user, assignment, required):
+        Step = Pool().get('office.approval.step')
+        current = decision.step
+        new = Step(
+            request=decision.request, tier=current.tier,
+            tier_name=current.tier_name,
+            tier_sequence=current.tier_sequence,
+            activation=current.activation, mode=current.mode,
+            kind='review', required=required, assignment=assignment,
+            reviewer=user, added_by=decision.actor, state='pending',
+            activated_at=_now(), deadline=current.deadline,
+            comment=decision.comment, timeout_done=False)
+        new.save()
+        return [new]
+
+    @classmethod
+    @approval_action('delegate')
+    def _approval_delegate(cls, decision):
+        "Transfer (转办) the step to another user"
+        Step = Pool().get('office.approval.step')
+        user = cls._approval_new_reviewer(decision)
+        current = decision.step
+        Step.close([current], 'delegated', decision.actor,
+            decision.comment, decided_as=decision.decided_as)
+        return cls._approval_add_step(
+            decision, user, 'transfer', current.required)
+
+    @classmethod
+    @approval_action('add_approver')
+    def _approval_add_approver(cls, decision):
+        "Add an approver (加签) the tier waits for"
+        user = cls._approval_new_reviewer(decision)
+        return cls._approval_add_step(decision, user, 'added', True)
+
+    @classmethod
+    @approval_action('copy')
+    def _approval_copy(cls, decision):
+        "Copy (抄送) the request to users"
+        pool = Pool()
+        User = pool.get('res.user')
+        Copy = pool.get('office.approval.copy')
+        Notification = pool.get('office.notification')
+        users = [User(int(u)) for u in (decision.users or [])]
+        if not users:
+            raise ApprovalError(gettext(
+                    'office_admin.msg_approval_user_required'))
+        check_clearance([decision.record], users)
+        Copy.save([Copy(request=decision.request, user=u,
+                    copied_by=decision.actor, comment=decision.comment)
+                for u in users])
+        Notification.send(
+            [decision.record], users,
+            'office_admin.msg_approval_copied',
+            key='copy-%s' % decision.request.id,
+            user=decision.actor.rec_name)
+        return []
+
+    @classmethod
+    def _approval_notify_timeout(cls, decision, state):
+        "Tell the requester and the reviewer that a timeout decided"
+        Notification = Pool().get('office.notification')
+        current = decision.step
+        rule = decision.request.rule
+        Notification.send(
+            [decision.record],
+            [decision.request.requester, current.reviewer],
+            'office_admin.msg_approval_timeout_%s' % state,
+            key='timeout-%s-%s' % (state, current.id),
+            tier=current.tier_name or '',
+            rule=rule.rec_name if rule else '')
+
+    @classmethod
+    def _approval_readable(cls, request):
+        "Return whether the current user may read the approval request"
+        Request = Pool().get('office.approval.request')
+        if Transaction().user == 0:
+            return True
+        with check_access():
+            return bool(Request.search([('id', '=', request.id)], limit=1))
+
+    @classmethod
+    def _approval_refusal(cls, request, user, step=None):
+        """Return why user cannot decide on request now (step: the one he
+        pressed a button of); only for a user who may read the request"""
+        Step = Pool().get('office.approval.step')
+        with without_check_access():
+            steps = Step.search([('request', '=', request.id)],
+                order=[('id', 'ASC')])
+            if step is None:
+                mine = [s for s in steps
+                    if user in {s.reviewer, s.original_reviewer}
+                    and s.activation == request.activation]
+                step = mine[-1] if mine else None
+            pending = [s for s in steps if s.state == 'pending']
+            if step is not None and step.state == 'pending':
+                return gettext('office_admin.msg_approval_waiting_for',
+                    reviewers=step.reviewer.rec_name)
+            decided = []
+            if step is not None:
+                # The decision that closed his step (或签: another's)
+                decided = [s for s in steps
+                    if s.activation == step.activation
+                    and s.state in DECISIONS and s.acted_at]
+                if step.state in DECISIONS:
+                    decided = [step]
+            if not decided and request.state == 'pending':
+                if pending:
+                    return gettext('office_admin.msg_approval_waiting_for',
+                        reviewers=', '.join(
+                            s.reviewer.rec_name for s in pending))
+            if request.state == 'withdrawn':
+                return gettext('office_admin.msg_approval_withdrawn',
+                    user=request.requester.rec_name,
+                    time=cls._approval_local_time(
+                        request.closed_at, request))
+            if not decided and request.state != 'pending':
+                decided = [s for s in steps
+                    if s.state in DECISIONS and s.acted_at]
+            if not decided:
+                return gettext('office_admin.msg_approval_not_pending_now')
+            last = max(decided, key=lambda s: (s.acted_at, s.id))
+            return gettext(
+                'office_admin.msg_approval_already_%s' % last.state,
+                user=last.get_reviewed_by(),
+                time=cls._approval_local_time(last.acted_at, request))
+
+    @staticmethod
+    def _approval_local_time(value, request):
+        "Return the UTC value as the company's local time, to the minute"
+        Calendar = Pool().get('office.calendar')
+        timezone = Calendar.get_timezone(request.company)
+        local = value.replace(tzinfo=tz.UTC).astimezone(timezone)
+        return local.strftime('%Y-%m-%d %H:%M')
+
+    @classmethod
+    def _approval_check_button(cls, records, action):
+        """Say why the caller cannot use an approval button on records
+        (see approval_button); say nothing when he may not read the
+        record or its approval"""
+        User = Pool().get('res.user')
+        user = User(Transaction().user)
+        # Only the records the caller reads (Tryton's AccessError otherwise)
+        cls.read([r.id for r in records if r.id is not None and r.id >= 0],
+            ['id'])
+        last = cls._last_requests(records)
+        with without_check_access():
+            for record in records:
+                request = last.get(record.id)
+                if request is None:
+                    continue
+                if not cls._approval_readable(request):
+                    # Nothing about an approval the caller may not read
+                    continue
+                if action in {'withdraw', 'remind'}:
+                    if request.state != 'pending':
+                        message = cls._approval_refusal(request, user)
+                    elif (action == 'withdraw'
+                            and request.requester != user):
+                        message = gettext(
+                            'office_admin.msg_approval_withdraw_requester')
+                    else:
+                        continue
+                else:
+                    if request.state == 'pending' and any(
+                            s.state == 'pending' and s.reviewer == user
+                            for s in request.current_steps()):
+                        continue
+                    message = cls._approval_refusal(request, user)
+                if message:
+                    raise ApprovalAccessError(message)
 
     @classmethod
     def approval_withdraw_records(cls, records):
@@ -1527,8 +1841,7 @@ class ApprovalMixin:
                 request = cls._pending_request(record)
                 if request.requester.id != user:
                     raise ApprovalAccessError(gettext(
-                            'office_admin.msg_approval_not_requester',
-                            record=record.rec_name))
+                            'office_admin.msg_approval_withdraw_requester'))
                 Step.close(request.pending_steps(), 'cancelled')
                 request.__class__.finish([request], 'withdrawn')
 
@@ -1584,81 +1897,69 @@ class ApprovalMixin:
                         user=user.rec_name)
 
     @classmethod
+    @approval_button('approve')
     @ModelView.button
     def approval_approve(cls, records):
         cls.approval_act(records, 'approve')
 
     @classmethod
+    @approval_button('decide')
     @ModelView.button_action('office_admin.wizard_approval_decide')
     def approval_decide(cls, records):
         pass
 
     @classmethod
+    @approval_button('withdraw')
     @ModelView.button
     def approval_withdraw(cls, records):
         cls.approval_withdraw_records(records)
 
     @classmethod
+    @approval_button('remind')
     @ModelView.button
     def approval_remind(cls, records):
         cls.approval_remind_records(records)
 
 
 class ApprovalDecideStart(ModelView):
+    "What goes with a decision; the decision is the button pressed"
     __name__ = 'office.approval.decide.start'
 
-    action = fields.Selection([
-            ('approve', "Approve"),
-            ('reject', "Reject"),
-            ('return', "Return"),
-            ('delegate', "Transfer (转办)"),
-            ('add_approver', "Add Approver (加签)"),
-            ('copy', "Copy To (抄送)"),
-            ], "Action", required=True, sort=False)
     comment = fields.Text(
-        "Comment",
-        states={
-            'required': Eval('action') == 'reject',
-            })
-    return_to = fields.Selection([
-            ('previous', "Previous Tier"),
-            ('requester', "Requester"),
-            ], "Return To",
-        states={
-            'invisible': Eval('action') != 'return',
-            'required': Eval('action') == 'return',
-            })
+        "Comment", help="Required to reject or to return.")
     user = fields.Many2One(
-        'res.user', "User",
-        states={
-            'invisible': ~Eval('action').in_(['delegate', 'add_approver']),
-            'required': Eval('action').in_(['delegate', 'add_approver']),
-            })
+        'res.user', "User", help="Who the step is transferred to (转办) or "
+        "the approver added (加签).")
     users = fields.Many2Many(
-        'res.user', None, None, "Users",
-        states={
-            'invisible': Eval('action') != 'copy',
-            })
-
-    @classmethod
-    def default_action(cls):
-        return 'approve'
-
-    @classmethod
-    def default_return_to(cls):
-        return 'previous'
+        'res.user', None, None, "Copy To",
+        help="Who is copied (抄送) on the request.")
 
 
 class ApprovalDecide(Wizard):
+    """Decide on an approval step: one button per decision, never a choice
+    read at click time"""
     __name__ = 'office.approval.decide'
 
     start = StateView(
         'office.approval.decide.start',
         'office_admin.approval_decide_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
-            Button("OK", 'decide', 'tryton-ok', default=True),
+            Button("Copy To", 'copy', 'tryton-launch'),
+            Button("Add Approver", 'add_approver', 'tryton-add'),
+            Button("Transfer", 'transfer', 'tryton-forward'),
+            Button("Return to Requester", 'return_requester', 'tryton-back'),
+            Button("Return to Previous Tier", 'return_previous',
+                'tryton-back'),
+            Button("Reject", 'reject', 'tryton-cancel'),
+            Button("Approve", 'approve', 'tryton-ok'),
             ])
-    decide = StateTransition()
+    approve = StateTransition()
+    reject = StateTransition()
+    return_previous = StateTransition()
+    return_requester = StateTransition()
+    transfer = StateTransition()
+    add_approver = StateTransition()
+    copy = StateTransition()
 
     def _targets(self):
         if self.model.__name__ == 'office.approval.step':
@@ -1669,12 +1970,39 @@ class ApprovalDecide(Wizard):
         else:
             yield self.model, list(self.records), None
 
-    def transition_decide(self):
+    def default_start(self, fields):
+        # Say at once why the user cannot decide, as the buttons do
+        if self.model and self.records:
+            self.model._approval_check_button(self.records, 'decide')
+        return {}
+
+    def _act(self, action, **values):
         start = self.start
         for Model, records, step in self._targets():
             Model.approval_act(
-                records, start.action, step=step, comment=start.comment,
-                user=start.user.id if start.user else None,
-                users=[u.id for u in start.users],
-                to=start.return_to or 'previous')
+                records, action, step=step, comment=start.comment,
+                **values)
         return 'end'
+
+    def transition_approve(self):
+        return self._act('approve')
+
+    def transition_reject(self):
+        return self._act('reject')
+
+    def transition_return_previous(self):
+        return self._act('return', to='previous')
+
+    def transition_return_requester(self):
+        return self._act('return', to='requester')
+
+    def transition_transfer(self):
+        user = self.start.user
+        return self._act('delegate', user=user.id if user else None)
+
+    def transition_add_approver(self):
+        user = self.start.user
+        return self._act('add_approver', user=user.id if user else None)
+
+    def transition_copy(self):
+        return self._act('copy', users=[u.id for u in self.start.users])
