@@ -267,10 +267,16 @@ def restore(args):
                 "nothing was changed")
 
     if not exists:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(sql.SQL(
-                    "CREATE DATABASE {} TEMPLATE template0 "
-                    "ENCODING 'UTF8'").format(sql.Identifier(database)))
+        try:
+            with psycopg.connect(maintenance, autocommit=True) as conn:
+                conn.execute(sql.SQL(
+                        "CREATE DATABASE {} TEMPLATE template0 "
+                        "ENCODING 'UTF8'").format(sql.Identifier(database)))
+        except psycopg.Error as exception:
+            fail(f"cannot create the database {database} "
+                f"({exception.diag.message_primary}): let a superuser "
+                f"create it empty (createdb -O <role> -T template0 "
+                f"{database}) and run bin/restore again")
     with tempfile.TemporaryDirectory() as tmp:
         dump = os.path.join(tmp, 'database.dump')
         with open(dump, 'wb') as fp:
