@@ -16,11 +16,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 import pgcluster
 from rpc import Client
-
 from serverkit import ROOT, free_port
 
 SUPERUSER_PASSWORD = 'postgres-Pass-2026'
