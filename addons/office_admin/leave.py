@@ -9,7 +9,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     ChatMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
@@ -122,8 +122,10 @@ class Leave(
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
                     },
+                # Approved leave is cancelled or shortened through an
+                # approved office.leave.cancellation
                 'cancel': {
-                    'invisible': ~Eval('state').in_(['draft', 'approved']),
+                    'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
                     },
                 })
@@ -248,23 +250,225 @@ class Leave(
         pass
 
     @classmethod
+    def check_modification(cls, mode, leaves, values=None, external=False):
+        super().check_modification(
+            mode, leaves, values=values, external=external)
+        if mode == 'delete':
+            for leave in leaves:
+                if leave.state in {'submitted', 'approved'}:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_delete_approved',
+                            leave=leave.rec_name))
+
+    @classmethod
     def _approval_on_approved(cls, leaves):
+        # Anomalies of past days the leave covers disappear
+        cls.recheck([(l, l.start, l.end) for l in leaves])
+
+    @classmethod
+    def recheck(cls, periods):
+        """Check again the past days of the (leave, start, end) periods for
+        the leave's employee (UTC naive datetimes)"""
         pool = Pool()
         Anomaly = pool.get('office.attendance.anomaly')
         Calendar = pool.get('office.calendar')
-        # Anomalies of past days the leave covers disappear
-        for leave in leaves:
+        from . import calendar_
+        # TODO: Anomaly.recheck([(employee, date)]) once attendance has it
+        for leave, start, end in periods:
             timezone = Calendar.get_timezone(leave.company)
-            start = leave.start.replace(tzinfo=dt.timezone.utc).astimezone(
-                timezone).date()
-            end = leave.end.replace(tzinfo=dt.timezone.utc).astimezone(
-                timezone).date()
+
+            def local(at):
+                return at.replace(tzinfo=dt.timezone.utc).astimezone(
+                    timezone)
+            today = local(calendar_.utcnow()).date()
+            date, last = local(start).date(), local(end).date()
             with Transaction().set_context(company=leave.company.id):
-                date = start
-                while date <= end:
-                    if date < dt.date.today():
-                        Anomaly.check_day(date, employees=[leave.employee])
+                while date <= last and date < today:
+                    Anomaly.check_day(date, employees=[leave.employee])
                     date += dt.timedelta(days=1)
+
+
+class Cancellation(
+        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
+    """Leave cancellation (销假): cancels or shortens approved leave once
+    approved by the leave's reviewers"""
+    __name__ = 'office.leave.cancellation'
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'rejected',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    leave = fields.Many2One(
+        'office.leave', "Leave", required=True, states=_states,
+        ondelete='CASCADE',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            If(Eval('state') == 'draft', ('state', '=', 'approved'), ()),
+            ])
+    # Copied from the leave for the record rules and the reviewers
+    employee = fields.Many2One(
+        'company.employee', "Employee", readonly=True)
+    department = fields.Many2One(
+        'office.department', "Department", readonly=True)
+    end = fields.DateTime(
+        "New End", states=_states,
+        help="Leave empty to cancel the whole leave; otherwise the leave "
+        "is shortened to end then.")
+    reason = fields.Text("Reason", required=True, states=_states)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "Submitted"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ], "State", required=True, readonly=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('rejected', 'draft'),
+            }
+        cls._buttons.update({
+                'draft': {
+                    'invisible': Eval('state') != 'rejected',
+                    'depends': ['state'],
+                    },
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    def get_rec_name(self, name):
+        return self.leave.rec_name if self.leave else ''
+
+    def approval_requester_employee(self):
+        return self.leave.employee
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('leave'):
+            Leave = Pool().get('office.leave')
+            with without_check_access():
+                leave = Leave(values['leave'])
+                values['employee'] = leave.employee.id
+                values['department'] = leave.department.id
+        return values
+
+    @classmethod
+    def validate_fields(cls, cancellations, field_names):
+        super().validate_fields(cancellations, field_names)
+        if field_names & {'leave', 'end'}:
+            cls.check_end(cancellations)
+
+    @classmethod
+    def check_modification(
+            cls, mode, cancellations, values=None, external=False):
+        super().check_modification(
+            mode, cancellations, values=values, external=external)
+        if external and mode in {'create', 'write'}:
+            cls.check_requester(cancellations)
+
+    @classmethod
+    def check_requester(cls, cancellations):
+        """Only the employee on leave or HR asks to cancel it (a leave the
+        caller cannot read is refused before, as a missing one)"""
+        pool = Pool()
+        User = pool.get('res.user')
+        transaction = Transaction()
+        if not transaction.user:
+            return
+        user = User(transaction.user)
+        with without_check_access():
+            if user in User.users_in_group('office_admin.group_hr'):
+                return
+            employees = set(User.get_office_context()['employees'])
+            for cancellation in cancellations:
+                if cancellation.leave.employee.id not in employees:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_cancellation_not_own'))
+
+    @classmethod
+    def check_end(cls, cancellations):
+        for cancellation in cancellations:
+            leave = cancellation.leave
+            if cancellation.end and not (
+                    leave.start < cancellation.end < leave.end):
+                raise AttendanceError(gettext(
+                        'office_admin.msg_leave_cancellation_end',
+                        leave=leave.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, cancellations):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, cancellations):
+        if Transaction().check_access:
+            cls.check_requester(cancellations)
+        cls.check_end(cancellations)
+        with without_check_access():
+            pending = cls.search([
+                    ('leave', 'in', [c.leave.id for c in cancellations]),
+                    ('id', 'not in', [c.id for c in cancellations]),
+                    ('state', '=', 'submitted'),
+                    ], limit=1)
+        for cancellation in cancellations:
+            if cancellation.leave.state != 'approved' or pending:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_leave_cancellation_not_approved',
+                        leave=cancellation.leave.rec_name))
+            cancellation.state = 'submitted'
+        cls.save(cancellations)
+        cls.approval_submit(cancellations)
+
+    @classmethod
+    def _approval_on_approved(cls, cancellations):
+        """Cancel or shorten the leave and check its days again: the
+        absence it covered comes back"""
+        pool = Pool()
+        Leave = pool.get('office.leave')
+        periods = []
+        with without_check_access():
+            for cancellation in cancellations:
+                leave = Leave(cancellation.leave.id)
+                if leave.state != 'approved':
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_cancellation_not_approved',
+                            leave=leave.rec_name))
+                start, end = leave.start, leave.end
+                if cancellation.end:
+                    Leave.write([leave], {'end': cancellation.end})
+                    periods.append((leave, cancellation.end, end))
+                else:
+                    Leave._approval_transition([leave], 'cancelled')
+                    periods.append((leave, start, end))
+            Leave.recheck(periods)
 
 
 class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
