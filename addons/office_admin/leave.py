@@ -239,6 +239,14 @@ class Leave(
                             'office_admin.msg_leave_balance',
                             leave=leave.rec_name, days=leave.days,
                             balance=balance))
+            elif leave.type == 'compensatory':
+                balance = Allowance.compensatory_balance_of(
+                    leave.employee, leave.start.year, exclude=leave)
+                if leave.days > balance:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_compensatory_balance',
+                            leave=leave.rec_name, days=leave.days,
+                            balance=balance))
             leave.state = 'submitted'
         cls.save(leaves)
         cls.approval_submit(leaves)
@@ -472,7 +480,8 @@ class Cancellation(
 
 
 class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
-    "Annual leave allowance"
+    """Annual leave allowance, shown with the compensatory leave (调休假)
+    earned and taken in the year"""
     __name__ = 'office.leave.allowance'
 
     employee = fields.Many2One(
@@ -484,6 +493,16 @@ class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
         fields.Numeric("Taken", digits=(16, 1)), 'get_balance')
     balance = fields.Function(
         fields.Numeric("Balance", digits=(16, 1)), 'get_balance')
+    compensatory_earned = fields.Function(
+        fields.Numeric("Compensatory Earned", digits=(16, 1),
+            help="Approved overtime compensated by time off, in half "
+            "days of the company's working hours."),
+        'get_balance')
+    compensatory_taken = fields.Function(
+        fields.Numeric("Compensatory Taken", digits=(16, 1)), 'get_balance')
+    compensatory_balance = fields.Function(
+        fields.Numeric("Compensatory Balance", digits=(16, 1)),
+        'get_balance')
 
     @classmethod
     def __setup__(cls):
@@ -496,11 +515,11 @@ class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
         cls._order = [('year', 'DESC'), ('employee', 'ASC'), ('id', 'ASC')]
 
     @classmethod
-    def taken_days(cls, employee, year, exclude=None):
+    def taken_days(cls, employee, year, exclude=None, type_='annual'):
         Leave = Pool().get('office.leave')
         domain = [
             ('employee', '=', employee.id),
-            ('type', '=', 'annual'),
+            ('type', '=', type_),
             ('state', 'in', ['submitted', 'approved']),
             ('start', '>=', dt.datetime(year, 1, 1)),
             ('start', '<', dt.datetime(year + 1, 1, 1)),
@@ -520,12 +539,46 @@ class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
         return days - cls.taken_days(employee, year, exclude=exclude)
 
     @classmethod
+    def compensatory_earned_of(cls, employee, year):
+        """Return the compensatory days earned in the year: the hours of
+        approved overtime compensated by time off over the hours of a
+        working day, rounded down to half days"""
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        Overtime = pool.get('office.attendance.overtime')
+        hours = Overtime.compensatory_hours(employee, year)
+        calendar = Calendar.get_calendar(employee.company)
+        day = sum((e - s for s, e in calendar._periods(dt.date.min)),
+            dt.timedelta())
+        if not hours or not day:
+            return Decimal(0)
+        halves = (hours * 2 / Decimal(day.total_seconds() / 3600)
+            ).to_integral_value(rounding='ROUND_FLOOR')
+        return (halves / 2).quantize(Decimal('0.1'))
+
+    @classmethod
+    def compensatory_balance_of(cls, employee, year, exclude=None):
+        return cls.compensatory_earned_of(employee, year) - cls.taken_days(
+            employee, year, exclude=exclude, type_='compensatory')
+
+    @classmethod
     def get_balance(cls, allowances, names):
         result = {n: {} for n in names}
         for allowance in allowances:
-            taken = cls.taken_days(allowance.employee, allowance.year)
+            employee, year = allowance.employee, allowance.year
+            taken = cls.taken_days(employee, year)
             if 'taken' in names:
                 result['taken'][allowance.id] = taken
             if 'balance' in names:
                 result['balance'][allowance.id] = allowance.days - taken
+            if set(names) & {'compensatory_earned', 'compensatory_taken',
+                    'compensatory_balance'}:
+                earned = cls.compensatory_earned_of(employee, year)
+                used = cls.taken_days(employee, year, type_='compensatory')
+                for name, value in [
+                        ('compensatory_earned', earned),
+                        ('compensatory_taken', used),
+                        ('compensatory_balance', earned - used)]:
+                    if name in names:
+                        result[name][allowance.id] = value
         return result
