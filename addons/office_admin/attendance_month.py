@@ -1,9 +1,10 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Monthly attendance report (月度考勤表) per department: computed from the
-schedules, punches, anomalies and leave of the month, approved by the
-department head through the engine, then locked: the punches of the
-department's employees in that month can no longer change."""
+"""Monthly attendance report (月度考勤表) per department and its
+sub-departments: computed from the schedules, punches, anomalies and leave
+of the month, approved by the department head through the engine, then
+locked: the punches of the employees it covers (its lines) in that month can
+no longer change, wherever they work afterwards."""
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal

@@ -397,6 +397,12 @@ class Cancellation(
             mode, cancellations, values=values, external=external)
         if external and mode in {'create', 'write'}:
             cls.check_requester(cancellations)
+        if mode == 'delete':
+            for cancellation in cancellations:
+                if cancellation.state in {'submitted', 'approved'}:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_cancellation_delete',
+                            leave=cancellation.leave.rec_name))
 
     @classmethod
     def check_requester(cls, cancellations):
