@@ -493,6 +493,42 @@ class World:
         shown = self.create(sales1, leave, dict(values, reason="事由"))
         self.button(sales1, leave, 'submit', [shown])
         self.visible(leave, 'internal', shown)
+        # Approved leave is cancelled through a cancellation request
+        later = {'type': 'personal', 'start': start + dt.timedelta(days=2),
+            'end': start + dt.timedelta(days=2, hours=8)}
+        cancellation = 'office.leave.cancellation'
+        boss_leave = self.try_('boss leave', self.create, boss, leave,
+            dict(later, reason="事由"))
+        if boss_leave:
+            self.try_('submit boss leave', self.button, boss, leave,
+                'submit', [boss_leave])
+            self.try_('approve boss leave', self.button, self.client('gm'),
+                leave, 'approval_approve', [boss_leave])
+            self.hidden(cancellation, *filter(None, [self.try_(
+                            'hidden cancellation', self.create, boss,
+                            cancellation, {'leave': boss_leave,
+                                'reason': f"{HIDE} 销假"})]))
+        own_leave = self.create(sales1, leave, dict(later, reason="事由"))
+        self.button(sales1, leave, 'submit', [own_leave])
+        self.try_('approve leave', self.button, self.client('sales_head'),
+            leave, 'approval_approve', [own_leave])
+        shown = self.try_('cancellation', self.create, sales1, cancellation,
+            {'leave': own_leave, 'reason': "销假"})
+        if shown:
+            self.visible(cancellation, 'internal', shown)
+        overtime = 'office.attendance.overtime'
+        values = {'start': start - dt.timedelta(days=50),
+            'end': start - dt.timedelta(days=50, hours=-3),
+            'compensation': 'leave'}
+        hidden = self.try_('hidden overtime', self.create, boss, overtime,
+            dict(values, reason=f"{HIDE} 加班"))
+        if hidden:
+            self.try_('submit hidden overtime', self.button, boss, overtime,
+                'submit', [hidden])
+            self.hidden(overtime, hidden)
+        shown = self.create(sales1, overtime, dict(values, reason="加班"))
+        self.button(sales1, overtime, 'submit', [shown])
+        self.visible(overtime, 'internal', shown)
         year = dt.date.today().year
         allowance = 'office.leave.allowance'
         self.hidden(allowance, *filter(None, [self.try_(
@@ -1042,6 +1078,12 @@ MODELS = {
     'office.notification.log': dict(kind=RESTRICTED,
         build='build_notifications', seen_by=('admin',)),
     'office.leave': dict(kind=RESTRICTED, build='build_people',
+        workflow={'state': 'approved', 'employee': _VGM,
+            'department': _DEPARTMENT}),
+    'office.leave.cancellation': dict(kind=RESTRICTED, build='build_people',
+        workflow={'state': 'approved', 'employee': _VGM}),
+    'office.attendance.overtime': dict(kind=RESTRICTED,
+        build='build_people',
         workflow={'state': 'approved', 'employee': _VGM,
             'department': _DEPARTMENT}),
     'office.leave.allowance': dict(kind=RESTRICTED, build='build_people',

@@ -460,8 +460,7 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
                     date=employee.start_date.isoformat())
                 continue
             month = local.date().replace(day=1)
-            department = employee.department
-            if department and (department.id, month) in locked:
+            if (employee.id, month) in locked:
                 refuse(i, 'row_locked', month=month.strftime('%Y-%m'))
                 continue
             date = local.date()
@@ -1067,9 +1066,8 @@ class Correction(
         Calendar = pool.get('office.calendar')
         for correction in corrections:
             timezone = Calendar.get_timezone(correction.company)
-            department = correction.employee.department
             month = correction.date.replace(day=1)
-            if department and (department.id, month) in Month.locked_months(
+            if (correction.employee.id, month) in Month.locked_months(
                     [correction.employee]):
                 raise AttendanceError(gettext(
                         'office_admin.msg_attendance_row_locked',

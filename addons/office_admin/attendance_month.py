@@ -1,9 +1,10 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Monthly attendance report (月度考勤表) per department: computed from the
-schedules, punches, anomalies and leave of the month, approved by the
-department head through the engine, then locked: the punches of the
-department's employees in that month can no longer change."""
+"""Monthly attendance report (月度考勤表) per department and its
+sub-departments: computed from the schedules, punches, anomalies and leave
+of the month, approved by the department head through the engine, then
+locked: the punches of the employees it covers (its lines) in that month can
+no longer change, wherever they work afterwards."""
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
@@ -29,6 +30,35 @@ def month_range(month):
     end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(
         days=1)
     return start, end
+
+
+# A check-out further than this from the check-in closes nothing: the
+# check-in is a missing check-out
+MAX_SHIFT = dt.timedelta(hours=16)
+
+
+def pair_punches(punches):
+    """Pair one employee's punches (sorted by time): each check-in with the
+    check-out that follows it within MAX_SHIFT (a night shift crosses
+    midnight). Return ({date of the check-in: worked time}, {dates of the
+    check-ins left open}): a forgotten check-out is a missing check-out,
+    never a span to the next day's punch."""
+    worked = defaultdict(dt.timedelta)
+    missing = set()
+    arrival = None
+    for punch in punches:
+        if arrival is not None and (
+                punch.type == 'in' or punch.at - arrival.at > MAX_SHIFT):
+            missing.add(arrival.date)
+            arrival = None
+        if punch.type == 'in':
+            arrival = punch
+        elif arrival is not None:
+            worked[arrival.date] += punch.at - arrival.at
+            arrival = None
+    if arrival is not None:
+        missing.add(arrival.date)
+    return worked, missing
 
 
 class Month(
@@ -125,26 +155,33 @@ class Month(
 
     @classmethod
     def locked_months(cls, employees):
-        "Return {(department id, month)} of the approved reports"
-        departments = {e.department.id for e in employees if e.department}
-        if not departments:
-            return set()
+        """Return {(employee id, month)} of the approved reports that cover
+        the employees: a report locks the employees of its lines, whatever
+        department they are in today"""
+        pool = Pool()
+        Line = pool.get('office.attendance.month.line')
+        ids = list({e.id for e in employees if e})
+        locked = set()
         with without_check_access():
-            return {(r.department.id, r.month) for r in cls.search([
-                        ('department', 'in', list(departments)),
-                        ('state', '=', 'approved'),
-                        ])}
+            for sub in grouped_slice(ids, 200):
+                for line in Line.search([
+                            ('employee', 'in', list(sub)),
+                            ('report.state', '=', 'approved'),
+                            ], order=[]):
+                    locked.add((line.employee.id, line.report.month))
+        return locked
 
     @classmethod
     def check_unlocked(cls, lines):
-        "Refuse to change punches of a month whose report is approved"
+        """Refuse to change punches (or anything dated for an employee) of a
+        month an approved report covers; lines have employee, date and
+        rec_name"""
+        lines = [l for l in lines if l.employee and l.date]
         locked = cls.locked_months([l.employee for l in lines])
         if not locked:
             return
         for line in lines:
-            department = line.employee.department
-            if department and (
-                    department.id, line.date.replace(day=1)) in locked:
+            if (line.employee.id, line.date.replace(day=1)) in locked:
                 raise AttendanceError(gettext(
                         'office_admin.msg_attendance_month_locked',
                         punch=line.rec_name,
@@ -178,8 +215,10 @@ class Month(
         calendar = Calendar.get_calendar(self.company)
         start, end = month_range(self.month)
         with without_check_access():
+            # The department and its sub-departments, each employee once
             employees = Employee.search([
-                    ('department', '=', self.department.id),
+                    ('department', 'child_of', [self.department.id],
+                        'parent'),
                     ('company', '=', self.company.id),
                     ], order=[('id', 'ASC')])
             values = []
@@ -208,11 +247,25 @@ class Month(
                     if anomaly.kind == 'absent':
                         absent_days[anomaly.employee.id].add(anomaly.date)
                 attended = defaultdict(set)
+                punches = defaultdict(list)
+                # The day after the month for the check-outs of its last
+                # night
                 for line in AttendanceLine.search([
                             ('employee', 'in', ids),
-                            ('date', '>=', start), ('date', '<=', end),
-                            ], order=[]):
-                    attended[line.employee.id].add(line.date)
+                            ('date', '>=', start),
+                            ('date', '<=', end + dt.timedelta(days=1)),
+                            ], order=[('at', 'ASC')]):
+                    punches[line.employee.id].append(line)
+                    if line.date <= end:
+                        attended[line.employee.id].add(line.date)
+                hours = defaultdict(dt.timedelta)
+                no_checkout = defaultdict(list)
+                for employee_id, employee_punches in punches.items():
+                    worked, missing = pair_punches(employee_punches)
+                    hours[employee_id] = sum((t for d, t in worked.items()
+                            if d <= end), dt.timedelta())
+                    no_checkout[employee_id] = sorted(
+                        d for d in missing if d <= end)
                 leave_days = defaultdict(lambda: defaultdict(Decimal))
                 for leave in Leave.search([
                             ('employee', 'in', ids),
@@ -237,6 +290,14 @@ class Month(
                         'early': counts['early'],
                         'missing': counts['missing'],
                         'absent': counts['absent'],
+                        'worked_hours': Decimal(
+                            hours[employee.id].total_seconds() / 3600
+                            ).quantize(Decimal('0.01')),
+                        'missing_checkout': len(no_checkout[employee.id]),
+                        'missing_checkout_dates': ', '.join(
+                            d.strftime('%m-%d')
+                            for d in sorted(no_checkout[employee.id])
+                            ) or None,
                         }
                     for type_, _ in LEAVE_TYPES:
                         value['leave_%s' % type_] = (
@@ -306,6 +367,14 @@ class MonthLine(OfficeAccessMixin, ModelSQL, ModelView):
     early = fields.Integer("Early Leave", readonly=True)
     missing = fields.Integer("Missing Punches", readonly=True)
     absent = fields.Integer("Absent", readonly=True)
+    worked_hours = fields.Numeric(
+        "Worked Hours", digits=(16, 2), readonly=True,
+        help="Check-in to check-out of the same day; a day with a missing "
+        "check-out counts no hours.")
+    missing_checkout = fields.Integer("Missing Check-outs", readonly=True,
+        help="Days with a check-in and no check-out.")
+    missing_checkout_dates = fields.Char(
+        "Missing Check-out Days", readonly=True)
     leave_annual = fields.Numeric(
         "Annual Leave", digits=(16, 1), readonly=True)
     leave_sick = fields.Numeric("Sick Leave", digits=(16, 1), readonly=True)
@@ -333,7 +402,8 @@ class MonthReport(Report):
         Month = pool.get('office.attendance.month')
         context = super().get_context(records, header, data)
         columns = ['employee', 'working_days', 'attended_days', 'late',
-            'early', 'missing', 'absent', 'leave_annual', 'leave_sick',
+            'early', 'missing', 'absent', 'worked_hours',
+            'missing_checkout_dates', 'leave_annual', 'leave_sick',
             'leave_personal', 'leave_business_trip', 'leave_compensatory']
         labels = {n: f['string'] for n, f in Line.fields_get(columns).items()}
         labels['state'] = Month.fields_get(['state'])['state']['string']

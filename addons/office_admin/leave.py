@@ -9,7 +9,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     ChatMixin, Index, ModelSQL, ModelView, Unique, Workflow, fields)
 from trytond.pool import Pool
-from trytond.pyson import Eval
+from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
@@ -122,8 +122,10 @@ class Leave(
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
                     },
+                # Approved leave is cancelled or shortened through an
+                # approved office.leave.cancellation
                 'cancel': {
-                    'invisible': ~Eval('state').in_(['draft', 'approved']),
+                    'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
                     },
                 })
@@ -237,6 +239,14 @@ class Leave(
                             'office_admin.msg_leave_balance',
                             leave=leave.rec_name, days=leave.days,
                             balance=balance))
+            elif leave.type == 'compensatory':
+                balance = Allowance.compensatory_balance_of(
+                    leave.employee, leave.start.year, exclude=leave)
+                if leave.days > balance:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_compensatory_balance',
+                            leave=leave.rec_name, days=leave.days,
+                            balance=balance))
             leave.state = 'submitted'
         cls.save(leaves)
         cls.approval_submit(leaves)
@@ -248,27 +258,236 @@ class Leave(
         pass
 
     @classmethod
+    def check_modification(cls, mode, leaves, values=None, external=False):
+        super().check_modification(
+            mode, leaves, values=values, external=external)
+        if mode == 'delete':
+            for leave in leaves:
+                if leave.state in {'submitted', 'approved'}:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_delete_approved',
+                            leave=leave.rec_name))
+
+    @classmethod
     def _approval_on_approved(cls, leaves):
+        # Anomalies of past days the leave covers disappear
+        cls.recheck([(l, l.start, l.end) for l in leaves])
+
+    @classmethod
+    def recheck(cls, periods):
+        """Check again the past days of the (leave, start, end) periods for
+        the leave's employee (UTC naive datetimes)"""
         pool = Pool()
         Anomaly = pool.get('office.attendance.anomaly')
         Calendar = pool.get('office.calendar')
-        # Anomalies of past days the leave covers disappear
-        for leave in leaves:
+        from . import calendar_
+        # TODO: Anomaly.recheck([(employee, date)]) once attendance has it
+        for leave, start, end in periods:
             timezone = Calendar.get_timezone(leave.company)
-            start = leave.start.replace(tzinfo=dt.timezone.utc).astimezone(
-                timezone).date()
-            end = leave.end.replace(tzinfo=dt.timezone.utc).astimezone(
-                timezone).date()
+
+            def local(at):
+                return at.replace(tzinfo=dt.timezone.utc).astimezone(
+                    timezone)
+            today = local(calendar_.utcnow()).date()
+            date, last = local(start).date(), local(end).date()
             with Transaction().set_context(company=leave.company.id):
-                date = start
-                while date <= end:
-                    if date < dt.date.today():
-                        Anomaly.check_day(date, employees=[leave.employee])
+                while date <= last and date < today:
+                    Anomaly.check_day(date, employees=[leave.employee])
                     date += dt.timedelta(days=1)
 
 
+class Cancellation(
+        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
+    """Leave cancellation (销假): cancels or shortens approved leave once
+    approved by the leave's reviewers"""
+    __name__ = 'office.leave.cancellation'
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'rejected',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
+    _states = {'readonly': Eval('state') != 'draft'}
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=_states)
+    leave = fields.Many2One(
+        'office.leave', "Leave", required=True, states=_states,
+        ondelete='CASCADE',
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            If(Eval('state') == 'draft', ('state', '=', 'approved'), ()),
+            ])
+    # Copied from the leave for the record rules and the reviewers
+    employee = fields.Many2One(
+        'company.employee', "Employee", readonly=True)
+    department = fields.Many2One(
+        'office.department', "Department", readonly=True)
+    end = fields.DateTime(
+        "New End", states=_states,
+        help="Leave empty to cancel the whole leave; otherwise the leave "
+        "is shortened to end then.")
+    reason = fields.Text("Reason", required=True, states=_states)
+    state = fields.Selection([
+            ('draft', "Draft"),
+            ('submitted', "Submitted"),
+            ('approved', "Approved"),
+            ('rejected', "Rejected"),
+            ], "State", required=True, readonly=True, sort=False)
+    del _states
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('rejected', 'draft'),
+            }
+        cls._buttons.update({
+                'draft': {
+                    'invisible': Eval('state') != 'rejected',
+                    'depends': ['state'],
+                    },
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    def get_rec_name(self, name):
+        return self.leave.rec_name if self.leave else ''
+
+    def approval_requester_employee(self):
+        return self.leave.employee
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('leave'):
+            Leave = Pool().get('office.leave')
+            with without_check_access():
+                leave = Leave(values['leave'])
+                values['employee'] = leave.employee.id
+                values['department'] = leave.department.id
+        return values
+
+    @classmethod
+    def validate_fields(cls, cancellations, field_names):
+        super().validate_fields(cancellations, field_names)
+        if field_names & {'leave', 'end'}:
+            cls.check_end(cancellations)
+
+    @classmethod
+    def check_modification(
+            cls, mode, cancellations, values=None, external=False):
+        super().check_modification(
+            mode, cancellations, values=values, external=external)
+        if external and mode in {'create', 'write'}:
+            cls.check_requester(cancellations)
+        if mode == 'delete':
+            for cancellation in cancellations:
+                if cancellation.state in {'submitted', 'approved'}:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_cancellation_delete',
+                            leave=cancellation.leave.rec_name))
+
+    @classmethod
+    def check_requester(cls, cancellations):
+        """Only the employee on leave or HR asks to cancel it (a leave the
+        caller cannot read is refused before, as a missing one)"""
+        pool = Pool()
+        User = pool.get('res.user')
+        transaction = Transaction()
+        if not transaction.user:
+            return
+        user = User(transaction.user)
+        with without_check_access():
+            if user in User.users_in_group('office_admin.group_hr'):
+                return
+            employees = set(User.get_office_context()['employees'])
+            for cancellation in cancellations:
+                if cancellation.leave.employee.id not in employees:
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_cancellation_not_own'))
+
+    @classmethod
+    def check_end(cls, cancellations):
+        for cancellation in cancellations:
+            leave = cancellation.leave
+            if cancellation.end and not (
+                    leave.start < cancellation.end < leave.end):
+                raise AttendanceError(gettext(
+                        'office_admin.msg_leave_cancellation_end',
+                        leave=leave.rec_name))
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('draft')
+    def draft(cls, cancellations):
+        pass
+
+    @classmethod
+    @ModelView.button
+    @Workflow.transition('submitted')
+    def submit(cls, cancellations):
+        if Transaction().check_access:
+            cls.check_requester(cancellations)
+        cls.check_end(cancellations)
+        with without_check_access():
+            pending = cls.search([
+                    ('leave', 'in', [c.leave.id for c in cancellations]),
+                    ('id', 'not in', [c.id for c in cancellations]),
+                    ('state', '=', 'submitted'),
+                    ], limit=1)
+        for cancellation in cancellations:
+            if cancellation.leave.state != 'approved' or pending:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_leave_cancellation_not_approved',
+                        leave=cancellation.leave.rec_name))
+            cancellation.state = 'submitted'
+        cls.save(cancellations)
+        cls.approval_submit(cancellations)
+
+    @classmethod
+    def _approval_on_approved(cls, cancellations):
+        """Cancel or shorten the leave and check its days again: the
+        absence it covered comes back"""
+        pool = Pool()
+        Leave = pool.get('office.leave')
+        periods = []
+        with without_check_access():
+            for cancellation in cancellations:
+                leave = Leave(cancellation.leave.id)
+                if leave.state != 'approved':
+                    raise AttendanceError(gettext(
+                            'office_admin.msg_leave_cancellation_not_approved',
+                            leave=leave.rec_name))
+                start, end = leave.start, leave.end
+                if cancellation.end:
+                    Leave.write([leave], {'end': cancellation.end})
+                    periods.append((leave, cancellation.end, end))
+                else:
+                    Leave._approval_transition([leave], 'cancelled')
+                    periods.append((leave, start, end))
+            Leave.recheck(periods)
+
+
 class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
-    "Annual leave allowance"
+    """Annual leave allowance, shown with the compensatory leave (调休假)
+    earned and taken in the year"""
     __name__ = 'office.leave.allowance'
 
     employee = fields.Many2One(
@@ -280,6 +499,16 @@ class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
         fields.Numeric("Taken", digits=(16, 1)), 'get_balance')
     balance = fields.Function(
         fields.Numeric("Balance", digits=(16, 1)), 'get_balance')
+    compensatory_earned = fields.Function(
+        fields.Numeric("Compensatory Earned", digits=(16, 1),
+            help="Approved overtime compensated by time off, in half "
+            "days of the company's working hours."),
+        'get_balance')
+    compensatory_taken = fields.Function(
+        fields.Numeric("Compensatory Taken", digits=(16, 1)), 'get_balance')
+    compensatory_balance = fields.Function(
+        fields.Numeric("Compensatory Balance", digits=(16, 1)),
+        'get_balance')
 
     @classmethod
     def __setup__(cls):
@@ -292,11 +521,11 @@ class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
         cls._order = [('year', 'DESC'), ('employee', 'ASC'), ('id', 'ASC')]
 
     @classmethod
-    def taken_days(cls, employee, year, exclude=None):
+    def taken_days(cls, employee, year, exclude=None, type_='annual'):
         Leave = Pool().get('office.leave')
         domain = [
             ('employee', '=', employee.id),
-            ('type', '=', 'annual'),
+            ('type', '=', type_),
             ('state', 'in', ['submitted', 'approved']),
             ('start', '>=', dt.datetime(year, 1, 1)),
             ('start', '<', dt.datetime(year + 1, 1, 1)),
@@ -316,12 +545,46 @@ class Allowance(OfficeAccessMixin, ModelSQL, ModelView):
         return days - cls.taken_days(employee, year, exclude=exclude)
 
     @classmethod
+    def compensatory_earned_of(cls, employee, year):
+        """Return the compensatory days earned in the year: the hours of
+        approved overtime compensated by time off over the hours of a
+        working day, rounded down to half days"""
+        pool = Pool()
+        Calendar = pool.get('office.calendar')
+        Overtime = pool.get('office.attendance.overtime')
+        hours = Overtime.compensatory_hours(employee, year)
+        calendar = Calendar.get_calendar(employee.company)
+        day = sum((e - s for s, e in calendar._periods(dt.date.min)),
+            dt.timedelta())
+        if not hours or not day:
+            return Decimal(0)
+        halves = (hours * 2 / Decimal(day.total_seconds() / 3600)
+            ).to_integral_value(rounding='ROUND_FLOOR')
+        return (halves / 2).quantize(Decimal('0.1'))
+
+    @classmethod
+    def compensatory_balance_of(cls, employee, year, exclude=None):
+        return cls.compensatory_earned_of(employee, year) - cls.taken_days(
+            employee, year, exclude=exclude, type_='compensatory')
+
+    @classmethod
     def get_balance(cls, allowances, names):
         result = {n: {} for n in names}
         for allowance in allowances:
-            taken = cls.taken_days(allowance.employee, allowance.year)
+            employee, year = allowance.employee, allowance.year
+            taken = cls.taken_days(employee, year)
             if 'taken' in names:
                 result['taken'][allowance.id] = taken
             if 'balance' in names:
                 result['balance'][allowance.id] = allowance.days - taken
+            if set(names) & {'compensatory_earned', 'compensatory_taken',
+                    'compensatory_balance'}:
+                earned = cls.compensatory_earned_of(employee, year)
+                used = cls.taken_days(employee, year, type_='compensatory')
+                for name, value in [
+                        ('compensatory_earned', earned),
+                        ('compensatory_taken', used),
+                        ('compensatory_balance', earned - used)]:
+                    if name in names:
+                        result[name][allowance.id] = value
         return result
