@@ -17,12 +17,17 @@ LANGUAGE = 'zh_CN'
 PLACEHOLDER = re.compile(r'%\(\w+\)[sdir]|%[sdir]|%\d')
 WORD = re.compile(r'[A-Za-z][A-Za-z0-9]*')
 # Words that stay as they are in Chinese office software
-ALLOWED = {'PDF', 'ID', 'XML', 'CSV', 'URL', 'IP', 'API', 'SMTP', 'CNY'}
+ALLOWED = {
+    'PDF', 'ID', 'XML', 'CSV', 'URL', 'IP', 'API', 'SMTP', 'CNY', 'SIP',
+    'Skype'}
 ARCH_ATTRIBUTES = ('string', 'confirm', 'sum')
 GROUPS = {
     'employee': ['office_admin.group_employee'],
     'head': [
         'office_admin.group_employee', 'office_admin.group_department_head'],
+    'office': ['office_admin.group_office_admin'],
+    'leader': ['office_admin.group_leadership'],
+    'hr': ['office_admin.group_hr'],
     }
 
 
@@ -218,6 +223,17 @@ class TranslationTestCase(_DBTestCase):
     def test_head_sees_chinese(self):
         "A Department Head's menus, views and buttons are in Chinese"
         self._assert_translated(self._collect('head'))
+
+    @with_transaction()
+    def test_office_sees_chinese(self):
+        "An Office Administrator's (so Office Staff's) screens are in Chinese"
+        self._assert_translated(self._collect('office'))
+
+    @with_transaction()
+    def test_leadership_and_hr_see_chinese(self):
+        "Leadership's and Human Resources' screens are in Chinese"
+        self._assert_translated(self._collect('leader'))
+        self._assert_translated(self._collect('hr'))
 
     @with_transaction()
     def test_notices_are_chinese(self):
