@@ -15,6 +15,7 @@ import unittest
 SUITES = [
     'trytond.modules.office_admin.tests.test_module',
     'trytond.modules.office_admin.tests.test_scenario',
+    'trytond.modules.office_admin.tests.test_translation',
     ]
 
 

@@ -294,3 +294,72 @@ class Notification(metaclass=PoolMeta):
                     ('user', '=', Transaction().user),
                     ('unread', '=', True),
                     ], count=True)
+
+
+class Translation(metaclass=PoolMeta):
+    __name__ = 'ir.translation'
+
+    @classmethod
+    def translation_import(cls, lang, module, po_path):
+        # locale/zh_CN.po also overrides the Tryton modules' translations,
+        # which needs theirs loaded: trytond-admin -u office_admin -l zh_CN
+        # loads only the modules it updates (never ir and res)
+        if module == 'office_admin':
+            cls._office_load_dependencies(lang)
+        result = super().translation_import(lang, module, po_path)
+        if module == 'office_admin':
+            cls._office_confirm_overrides(lang, po_path)
+        return result
+
+    @classmethod
+    def _office_load_dependencies(cls, lang):
+        "Load lang for the modules office_admin depends on that lack it"
+        from trytond.modules import (
+            create_graph, get_module_info, load_translations)
+        pool = Pool()
+        modules, todo = set(), ['office_admin']
+        while todo:
+            name = todo.pop()
+            if name not in modules:
+                modules.add(name)
+                todo.extend(get_module_info(name).get('depends', []))
+        modules.discard('office_admin')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.module,
+                where=(table.lang == lang) & table.module.in_(list(modules)),
+                group_by=[table.module]))
+        loaded = {m for m, in cursor}
+        if modules <= loaded:
+            return
+        for node in create_graph(modules):
+            if node.name not in loaded:
+                load_translations(pool, node, {lang})
+
+    @classmethod
+    def _office_confirm_overrides(cls, lang, po_path):
+        """Clear fuzzy on the overridden translations whose value the
+        override repeats: trytond changes only a different value, and a
+        fuzzy translation is never shown"""
+        import polib
+        if isinstance(po_path, str):
+            po_path = [po_path]
+        confirmed = set()
+        for path in po_path:
+            for entry in polib.pofile(path):
+                if entry.obsolete or 'fuzzy' in entry.flags:
+                    continue
+                ttype, name, res_id = entry.msgctxt.split(':')
+                if '.' in res_id:
+                    confirmed.add((res_id.split('.')[0], ttype, name,
+                            entry.msgid, entry.msgstr))
+        if not confirmed:
+            return
+        fuzzy = cls.search([
+                ('lang', '=', lang),
+                ('fuzzy', '=', True),
+                ('module', 'in', list({c[0] for c in confirmed})),
+                ])
+        cls.write([t for t in fuzzy
+                if (t.module, t.type, t.name, t.src, t.value) in confirmed],
+            {'fuzzy': False})
