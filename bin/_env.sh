@@ -79,4 +79,23 @@ web_patch() {
             log "$(basename "$patch") does not apply to this tryton-sao"
             exit 1; }
     done
+    # sao's own Chinese lacks strings (login, Preferences…): ours are
+    # merged over its locale file (once: merging again changes nothing)
+    local ours="$ROOT/web/locale/zh_CN.json" theirs="$sao/locale/zh_CN.json"
+    if [ -f "$ours" ] && [ -f "$theirs" ]; then
+        python3 - "$theirs" "$ours" <<'PY'
+import json
+import sys
+theirs, ours = sys.argv[1:]
+with open(theirs, encoding='utf-8') as f:
+    strings = json.load(f)
+with open(ours, encoding='utf-8') as f:
+    overlay = json.load(f)
+if any(strings.get(k) != v for k, v in overlay.items()):
+    strings.update(overlay)
+    with open(theirs, 'w', encoding='utf-8') as f:
+        json.dump(strings, f, ensure_ascii=False)
+    print("office_admin: sao's Chinese completed")
+PY
+    fi
 }
