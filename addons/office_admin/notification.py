@@ -127,6 +127,9 @@ class Notification:
     def _render(cls, record, user, message_id, variables):
         language = user.language.code if user.language else None
         with Transaction().set_context(language=language):
+            # Read again in the recipient's language (the caller's instance
+            # caches its names in the caller's, e.g. a job's English)
+            record = record.__class__(record.id)
             label = gettext(
                 message_id, record=record.rec_name, **variables)
             model = Pool().get('ir.model').get_name(record.__name__)
