@@ -1415,7 +1415,7 @@ class Correction(
             self.employee = self.anomaly.employee
             self.date = self.anomaly.date
 
-    @fields.depends('employee', 'date', 'time', 'anomaly',
+    @fields.depends('employee', 'date', 'time', 'anomaly', 'type',
         methods=['on_change_anomaly'])
     def on_change_with_type(self):
         if self.anomaly and not (self.employee and self.date):
