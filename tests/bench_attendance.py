@@ -27,6 +27,7 @@ import random
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -113,8 +114,12 @@ def post(server, key, rows, csv=False):
     request = urllib.request.Request(url, data=data, headers={
             'Content-Type': content_type, 'Authorization': f'Bearer {key}'})
     start = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=1800) as response:
-        result = json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=1800) as response:
+            result = json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        sys.exit(f"batch refused after {time.perf_counter() - start:.0f} s: "
+            f"{error.code} {error.read()[:2000]!r}")
     return (time.perf_counter() - start, len(result['stored']),
         len(result['duplicates']))
 
