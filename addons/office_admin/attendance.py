@@ -17,16 +17,20 @@ import json
 import re
 from collections import defaultdict
 
-from sql import Column
+from sql import Column, Literal, Null, Window
+from sql.aggregate import Max, Min, Sum
+from sql.conditionals import Case
+from sql.functions import Function, NthValue
 
 import trytond.config as config
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model.exceptions import AccessError
 from trytond.model import (
     ChatMixin, DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow,
     fields)
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Eval
+from trytond.pyson import Bool, Eval
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -34,7 +38,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
-from .common import context_department
+from .common import context_department, for_each_company
 from .exceptions import AttendanceError, PunchBatchError, PunchBatchTooLarge
 
 PUNCH_METHODS = [
@@ -54,6 +58,11 @@ ANOMALY_KINDS = [
 # long after it ends
 WINDOW_BEFORE = dt.timedelta(hours=4)
 WINDOW_AFTER = dt.timedelta(hours=6)
+# A day is checked once the employee's shift has ended this long ago (a
+# check-out a little after the end is on its way)
+CHECK_MARGIN = dt.timedelta(hours=1)
+# The local hour of the daily check when the configuration has none
+CHECK_HOUR = 4
 # Punches more than this in the future are refused (device clocks drift)
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 # Earlier punches are a device clock reset (to 1970 or 2000), never real
@@ -164,6 +173,12 @@ class Schedule(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
         domain=[('grace_minutes', '>=', 0)],
         help="Arriving or leaving within this many minutes is not late or "
         "early.")
+    break_start = fields.Time(
+        "Break Starts",
+        help="The lunch break of the schedule; empty for the break of the "
+        "company calendar (none for shifts).")
+    break_end = fields.Time(
+        "Break Ends", states={'required': Bool(Eval('break_start'))})
     working_days = fields.Selection([
             ('calendar', "Working Days of the Calendar"),
             ('every_day', "Every Day"),
@@ -213,6 +228,25 @@ class Schedule(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
         "Return the (start, end) local datetimes of the shift of date"
         start = dt.datetime.combine(date, self.start)
         return start, start + self.duration
+
+    def break_(self, date, calendar):
+        """Return the (start, end) local datetimes of the break in the
+        shift of date, or None: the schedule's own, else the calendar's
+        when it lies within the shift (never for a shift)"""
+        start, end = self.period(date)
+        if self.break_start and self.break_end:
+            times = self.break_start, self.break_end
+        elif (self.kind != 'shift' and calendar.break_start
+                and calendar.break_end):
+            times = calendar.break_start, calendar.break_end
+        else:
+            return None
+        for day in [date, date + dt.timedelta(days=1)]:
+            break_start, break_end = (
+                dt.datetime.combine(day, t) for t in times)
+            if start <= break_start < break_end <= end:
+                return break_start, break_end
+        return None
 
 
 class ScheduleAssignment(OfficeAccessMixin, ModelSQL, ModelView):
@@ -296,6 +330,9 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
             ]
         cls._sql_indexes.add(
             Index(t, (t.employee, Index.Range()), (t.at, Index.Range())))
+        # Set by the schedule (see shifts), whoever sends the punch
+        cls.type.readonly = True
+        cls.date.readonly = True
 
     @classmethod
     def check_punch_editor(cls):
@@ -314,19 +351,49 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
                     'office_admin.msg_attendance_punch_hr_only'))
 
     @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if mode == 'create':
+            # Placeholders until _compute_fields applies the schedule
+            if not values.get('type'):
+                values['type'] = 'in'
+            if not values.get('date') and values.get('at'):
+                values['date'] = values['at'].date()
+        return values
+
+    @classmethod
     def create(cls, vlist):
         cls.check_punch_editor()
-        return super().create(vlist)
+        lines = super().create(vlist)
+        cls.recheck_days(lines)
+        return lines
 
     @classmethod
     def write(cls, *args):
         cls.check_punch_editor()
+        lines = sum(args[0:None:2], [])
+        before = cls._days(lines)
         super().write(*args)
+        cls.recheck_days(lines, before)
 
     @classmethod
     def delete(cls, lines):
         cls.check_punch_editor()
+        before = cls._days(lines)
         super().delete(lines)
+        cls.recheck_days([], before)
+
+    @staticmethod
+    def _days(lines):
+        return {(l.employee, l.date) for l in lines}
+
+    @classmethod
+    def recheck_days(cls, lines, days=()):
+        "Check again the days of the punches that have ended"
+        Anomaly = Pool().get('office.attendance.anomaly')
+        days = set(days) | cls._days(lines)
+        if days:
+            Anomaly.recheck(days)
 
     @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):
@@ -336,22 +403,133 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
         Month.check_unlocked(lines)
 
     @classmethod
+    def _validate(cls, lines, field_names=None):
+        # Before the domain of the employee, which would say less
+        if field_names is None or field_names & {'at', 'employee'}:
+            cls.check_punch_time(lines)
+        super()._validate(lines, field_names=field_names)
+
+    @classmethod
+    def check_punch_time(cls, lines):
+        """Refuse a punch in the future (beyond the clock skew) or before
+        the start date of the employee, whichever way it arrives"""
+        Calendar = Pool().get('office.calendar')
+        now = calendar_.utcnow()
+        timezones = {}
+        for line in lines:
+            if not line.at or not line.employee:
+                continue
+            company = line.company or line.employee.company
+            if company not in timezones:
+                timezones[company] = Calendar.get_timezone(company)
+            local = _local(line.at, timezones[company])
+            if line.at > now + FUTURE_TOLERANCE:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_row_future',
+                        value=local.isoformat(' ')))
+            start_date = line.employee.start_date
+            if start_date and local.date() < start_date:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_row_before_start',
+                        value=local.isoformat(' '),
+                        date=start_date.isoformat()))
+
+    @classmethod
     def validate_fields(cls, lines, field_names):
         super().validate_fields(lines, field_names)
         Month = Pool().get('office.attendance.month')
         Month.check_unlocked(lines)
 
+    # ---- the day and type of a punch, by the schedule --------------------
+
     @classmethod
     def punch_type(cls, employee_schedule, local_at):
         """Return 'in' or 'out' for a punch at local_at by the schedule:
         before the middle of the shift it belongs to it is a check-in"""
-        if not employee_schedule:
-            return 'in' if local_at.time() < dt.time(12) else 'out'
+        schedules = defaultdict(dict)
         for date in [local_at.date(), local_at.date() - dt.timedelta(days=1)]:
-            start, end = employee_schedule.period(date)
+            schedules[date][None] = employee_schedule
+        return cls._shift(schedules, None, local_at)[1]
+
+    @classmethod
+    def _shift(cls, schedules, employee_id, local_at):
+        for date in [local_at.date(), local_at.date() - dt.timedelta(days=1)]:
+            schedule = schedules[date].get(employee_id)
+            if not schedule:
+                continue
+            start, end = schedule.period(date)
             if start - WINDOW_BEFORE <= local_at <= end + WINDOW_AFTER:
-                return 'in' if local_at < start + (end - start) / 2 else 'out'
-        return 'in' if local_at.time() < dt.time(12) else 'out'
+                return date, (
+                    'in' if local_at < start + (end - start) / 2 else 'out')
+        return local_at.date(), (
+            'in' if local_at.time() < dt.time(12) else 'out')
+
+    @classmethod
+    def shifts(cls, punches):
+        """Return [(date, type)] for punches [(employee, local datetime)]:
+        the day of the shift each belongs to (a night shift crossing
+        midnight is one day) and 'in' before the middle of that shift,
+        'out' after it, by the employee's schedule of that day; without
+        one, the calendar day and noon. The one rule for every punch
+        (device, file, form, correction), in one query per day."""
+        Assignment = Pool().get('office.attendance.schedule.assignment')
+        by_date = defaultdict(dict)
+        for employee, local in punches:
+            for date in [local.date(), local.date() - dt.timedelta(days=1)]:
+                by_date[date][employee.id] = employee
+        schedules = defaultdict(dict)
+        with without_check_access():
+            for date, employees in by_date.items():
+                schedules[date] = Assignment.schedules(
+                    list(employees.values()), date)
+        return [cls._shift(schedules, e.id, local) for e, local in punches]
+
+    @fields.depends('employee', 'at', 'company')
+    def on_change_with_type(self):
+        if self.employee and self.at:
+            return self._own_shift()[1]
+
+    @fields.depends('employee', 'at', 'company')
+    def on_change_with_date(self):
+        if self.employee and self.at:
+            return self._own_shift()[0]
+        return super().on_change_with_date()
+
+    def _own_shift(self):
+        Calendar = Pool().get('office.calendar')
+        timezone = Calendar.get_timezone(
+            self.company or self.employee.company)
+        (shift,) = self.shifts([(self.employee, _local(self.at, timezone))])
+        return shift
+
+    def compute_fields(self, field_names=None):
+        # The day comes from the schedule, in _compute_fields for all at once
+        values = super().compute_fields(field_names=field_names)
+        values.pop('date', None)
+        return values
+
+    @classmethod
+    def _compute_fields(cls, lines, field_names=None):
+        super()._compute_fields(lines, field_names=field_names)
+        if field_names is not None and not (
+                field_names & {'at', 'employee', 'company', 'date', 'type'}):
+            return
+        Calendar = Pool().get('office.calendar')
+        timezones = {}
+        punches = []
+        for line in lines:
+            company = line.company
+            if company not in timezones:
+                timezones[company] = Calendar.get_timezone(company)
+            punches.append(
+                (line.employee, _local(line.at, timezones[company])))
+        to_write = []
+        for line, (date, type_) in zip(lines, cls.shifts(punches)):
+            if line.date != date or line.type != type_:
+                to_write.extend([[line], {'date': date, 'type': type_}])
+        if to_write:
+            with without_check_access():
+                cls.write(*to_write)
 
     @classmethod
     def intake(cls, rows, company, source='device'):
@@ -362,7 +540,6 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
         reported as a duplicate and stored once."""
         pool = Pool()
         Employee = pool.get('company.employee')
-        Assignment = pool.get('office.attendance.schedule.assignment')
         Month = pool.get('office.attendance.month')
         Calendar = pool.get('office.calendar')
         cls.check_punch_batch(rows=len(rows))
@@ -447,8 +624,7 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
                             ], order=[]):
                     existing.add((line.employee.id, line.at))
         locked = Month.locked_months([e for _, e, _, _, _ in known])
-        to_create, seen = [], set()
-        schedules_by_date = {}
+        accepted, seen = [], set()
         for i, employee, at, device, method in known:
             key = (employee.id, at)
             if key in existing or key in seen:
@@ -463,23 +639,20 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
             if (employee.id, month) in locked:
                 refuse(i, 'row_locked', month=month.strftime('%Y-%m'))
                 continue
-            date = local.date()
-            if date not in schedules_by_date:
-                schedules_by_date[date] = {}
-            cache = schedules_by_date[date]
-            if employee.id not in cache:
-                cache.update(Assignment.schedules([employee], date))
-                cache.setdefault(employee.id, None)
             seen.add(key)
-            to_create.append((i, {
-                        'company': company.id,
-                        'employee': employee.id,
-                        'at': at,
-                        'date': date,
-                        'type': cls.punch_type(cache[employee.id], local),
-                        'device': device,
-                        'method': method,
-                        }))
+            accepted.append((i, employee, at, local, device, method))
+        shifts = cls.shifts([(e, local) for _, e, _, local, _, _ in accepted])
+        to_create = [(i, {
+                    'company': company.id,
+                    'employee': employee.id,
+                    'at': at,
+                    'date': date,
+                    'type': type_,
+                    'device': device,
+                    'method': method,
+                    })
+            for (i, employee, at, _, device, method), (date, type_)
+            in zip(accepted, shifts)]
         if to_create:
             with without_check_access():
                 cls.create([v for _, v in to_create])
@@ -575,18 +748,36 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
         return cls.intake(rows, company)
 
 
+class SQLiteStrftime(Function):
+    __slots__ = ()
+    _function = 'STRFTIME'
+
+
 class SheetDepartmentMixin:
     """The employee's department on Tryton's attendance sheets, so that a
     head's rule reads a column of the sheet itself (no dotted leaf)"""
     __slots__ = ()
     department = fields.Many2One('office.department', "Department")
+    missing_out = fields.Boolean(
+        "Missing Check-out",
+        help="A check-in without its check-out on the same day: no hours "
+        "are counted for it.")
 
     @classmethod
-    def table_query(cls):
+    def read(cls, ids, fields_names):
+        rows = super().read(ids, fields_names)
+        # A computed column: SQLite gives 0 or 1
+        if 'missing_out' in fields_names:
+            for row in rows:
+                if row.get('missing_out') is not None:
+                    row['missing_out'] = bool(row['missing_out'])
+        return rows
+
+    @classmethod
+    def _with_department(cls, query):
         pool = Pool()
         Employee = pool.get('company.employee')
         employee = Employee.__table__()
-        query = super().table_query()
         columns = [Column(query, c.output_name) for c in query.columns]
         return query.join(employee, 'LEFT',
             condition=Column(query, 'employee') == employee.id
@@ -596,9 +787,70 @@ class SheetDepartmentMixin:
 class SheetLine(SheetDepartmentMixin, OfficeAccessMixin, metaclass=PoolMeta):
     __name__ = 'attendance.sheet.line'
 
+    @classmethod
+    def table_query(cls):
+        """A check-in and the check-out that follows it on the same day (the
+        day of the shift, see Line.shifts); a check-in followed by another
+        check-in or by nothing that day is a missing check-out, with no
+        end and no duration, never a span into the next day"""
+        pool = Pool()
+        Attendance = pool.get('attendance.line')
+        attendance = Attendance.__table__()
+        window = Window(
+            [attendance.employee, attendance.date],
+            order_by=[attendance.at.asc, attendance.id.asc],
+            frame='ROWS', start=0, end=1)
+        query = attendance.select(
+            attendance.id.as_('id'),
+            attendance.company.as_('company'),
+            attendance.employee.as_('employee'),
+            attendance.type.as_('type'),
+            attendance.at.as_('from_'),
+            NthValue(attendance.at, 2, window=window).as_('next_at'),
+            NthValue(attendance.type, 2, window=window).as_('next_type'),
+            attendance.date.as_('date'))
+        from_ = Column(query, 'from_')
+        paired = Column(query, 'next_type') == 'out'
+        to = Case((paired, Column(query, 'next_at')), else_=Null)
+        if backend.name == 'sqlite':
+            # SQLite has no operation on datetimes: in seconds
+            duration = (
+                SQLiteStrftime('%s', to) - SQLiteStrftime('%s', from_))
+        else:
+            duration = to - from_
+        sheet = Min(query.id * 2, window=Window([query.employee, query.date]))
+        return cls._with_department(query.select(
+                query.id.as_('id'),
+                query.company.as_('company'),
+                query.employee.as_('employee'),
+                from_.as_('from_'),
+                to.as_('to'),
+                query.date.as_('date'),
+                duration.as_('duration'),
+                sheet.as_('sheet'),
+                Case((paired, Literal(False)), else_=Literal(True)
+                    ).as_('missing_out'),
+                where=query.type == 'in'))
+
 
 class Sheet(SheetDepartmentMixin, OfficeAccessMixin, metaclass=PoolMeta):
     __name__ = 'attendance.sheet'
+
+    @classmethod
+    def table_query(cls):
+        "The hours of the day, and whether a check-out is missing"
+        pool = Pool()
+        Line = pool.get('attendance.sheet.line')
+        line = Line.__table__()
+        return cls._with_department(line.select(
+                Min(line.id * 2).as_('id'),
+                line.company.as_('company'),
+                line.employee.as_('employee'),
+                Sum(line.duration).as_('duration'),
+                line.date.as_('date'),
+                (Max(Case((line.to == Null, 1), else_=0)) > 0
+                    ).as_('missing_out'),
+                group_by=[line.company, line.employee, line.date]))
 
 
 class ImportStart(ModelView):
@@ -732,29 +984,105 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
     # ---- the daily check -------------------------------------------------
 
     @classmethod
+    @for_each_company
     def check_yesterday(cls):
-        "Scheduled: check the previous day of each company"
+        """Scheduled every hour: at the configured local hour of the company
+        (its timezone), check the days of the employees whose shift ended
+        (plus CHECK_MARGIN) in the 24 hours before, so that a night shift
+        is checked the morning after it ends, never while it runs. Run by
+        hand, the 24 hours before now. Return the {kind: count}."""
         pool = Pool()
         Calendar = pool.get('office.calendar')
-        timezone = Calendar.get_timezone()
-        today = _local(calendar_.utcnow(), timezone).date()
-        return cls.check_day(today - dt.timedelta(days=1))
+        Company = pool.get('company.company')
+        Config = pool.get('office.configuration')
+        transaction = Transaction()
+        company = Company(transaction.context['company'])
+        now = _local(calendar_.utcnow(), Calendar.get_timezone(company))
+        if transaction.context.get('_cron'):
+            hour = Config(1).attendance_check_hour
+            if hour is None:
+                hour = CHECK_HOUR
+            if now.hour != hour:
+                return {}
+            now = now.replace(minute=0, second=0, microsecond=0)
+        return cls.check_ended(company, now - dt.timedelta(days=1), now)
+
+    @classmethod
+    def check_ended(cls, company, since, until):
+        """Check the days whose shift ended plus CHECK_MARGIN in (since,
+        until], local datetimes; tell HR the summary of each day whose
+        last shift is then checked. Return the {kind: count}."""
+        def due(end):
+            return since < end + CHECK_MARGIN <= until
+        counts = defaultdict(int)
+        date = since.date() - dt.timedelta(days=1)
+        while date <= until.date():
+            day_counts, last = cls._check(company, date, None, due)
+            for kind, count in day_counts.items():
+                counts[kind] += count
+            if last and due(last):
+                cls.notify_day(company, date)
+            date += dt.timedelta(days=1)
+        return dict(counts)
 
     @classmethod
     def check_day(cls, date, employees=None):
         """Compute the anomalies of date for the employees (all of the
-        company by default), in batches; idempotent: open anomalies that no
-        longer apply are removed, explained ones are kept. Return the
-        {kind: count} of the day."""
+        company by default), in batches, whether their shift has ended or
+        not; idempotent: open anomalies that no longer apply are removed,
+        explained ones are kept. Return the {kind: count} of the day."""
         pool = Pool()
-        Employee = pool.get('company.employee')
         Company = pool.get('company.company')
         company_id = Transaction().context.get('company')
         if not company_id:
             return {}
         company = Company(company_id)
-        if employees is None:
-            with without_check_access():
+        counts, _ = cls._check(company, date, employees)
+        cls.notify_day(company, date)
+        return counts
+
+    @classmethod
+    def recheck(cls, employee_dates):
+        """Check again the days [(employee, date)] after a late punch (any
+        path), a leave approved or cancelled, or an approved correction:
+        the days whose shift has ended (plus CHECK_MARGIN); the others are
+        left to the daily check. Batched and idempotent; the employee is
+        told of a new anomaly. Return the {kind: count} of the days."""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        Calendar = pool.get('office.calendar')
+        by_day = defaultdict(set)
+        for employee, date in employee_dates:
+            if employee is None or date is None:
+                continue
+            by_day[(Employee(int(employee)).company, date)].add(int(employee))
+        counts = defaultdict(int)
+        nows = {}
+        for (company, date), ids in sorted(
+                by_day.items(), key=lambda i: (i[0][0].id, i[0][1])):
+            if company not in nows:
+                nows[company] = _local(
+                    calendar_.utcnow(), Calendar.get_timezone(company))
+            now = nows[company]
+            if date > now.date():
+                continue
+            with Transaction().set_context(company=company.id):
+                day_counts, _ = cls._check(
+                    company, date, Employee.browse(sorted(ids)),
+                    lambda end: end + CHECK_MARGIN <= now, notify=True)
+            for kind, count in day_counts.items():
+                counts[kind] += count
+        return dict(counts)
+
+    @classmethod
+    def _check(cls, company, date, employees, due=None, notify=False):
+        """Check date for the employees (all of the company by default)
+        whose shift end passes due(end) (all without due); return the
+        {kind: count} and the latest end of a shift of the day"""
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        with without_check_access():
+            if employees is None:
                 employees = Employee.search([
                         ('company', '=', company.id),
                         ['OR',
@@ -764,17 +1092,24 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
                             ('end_date', '=', None),
                             ('end_date', '>=', date)],
                         ], order=[('id', 'ASC')])
-        counts = defaultdict(int)
-        with without_check_access():
+            counts = defaultdict(int)
+            last = None
             for sub in grouped_slice(employees, BATCH):
-                for kind, count in cls._check_batch(
-                        company, date, list(sub)).items():
+                sub_counts, sub_last, created = cls._check_batch(
+                    company, date, list(sub), due)
+                for kind, count in sub_counts.items():
                     counts[kind] += count
-        cls.notify_day(company, date)
-        return dict(counts)
+                if sub_last and (last is None or sub_last > last):
+                    last = sub_last
+                if notify and created:
+                    cls.notify_own(created)
+        return dict(counts), last
 
     @classmethod
-    def _check_batch(cls, company, date, employees):
+    def _check_batch(cls, company, date, employees, due=None):
+        """Check date for the employees whose shift end passes due; return
+        the {kind: count}, the latest end of a shift and the anomalies
+        created"""
         pool = Pool()
         Line = pool.get('attendance.line')
         Leave = pool.get('office.leave')
@@ -785,45 +1120,57 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
         working_day = calendar.is_working_day(date)
         schedules = Assignment.schedules(employees, date)
         periods = {}
+        checked = []
+        last = None
+        # A day without a shift ends at midnight (its stale anomalies go)
+        midnight = dt.datetime.combine(
+            date + dt.timedelta(days=1), dt.time())
         for employee in employees:
             schedule = schedules.get(employee.id)
-            if not schedule:
-                continue
-            if schedule.working_days == 'calendar' and not working_day:
-                continue
-            start, end = schedule.period(date)
-            periods[employee.id] = (schedule, start, end)
+            end = midnight
+            if schedule and (schedule.working_days != 'calendar'
+                    or working_day):
+                start, end = schedule.period(date)
+                last = end if last is None else max(last, end)
+                if due is None or due(end):
+                    periods[employee.id] = (
+                        schedule, start, end,
+                        schedule.break_(date, calendar))
+            if due is None or due(end):
+                checked.append(employee)
+        if not checked:
+            return {}, last, []
         # Punches and leaves of the batch in two queries
         punches = defaultdict(list)
         leaves = defaultdict(list)
         if periods:
-            first = min(s for _, s, _ in periods.values()) - WINDOW_BEFORE
-            last = max(e for _, _, e in periods.values()) + WINDOW_AFTER
+            first = min(p[1] for p in periods.values()) - WINDOW_BEFORE
+            end_ = max(p[2] for p in periods.values()) + WINDOW_AFTER
             ids = list(periods)
             for line in Line.search([
                         ('employee', 'in', ids),
                         ('at', '>=', _utc(first, timezone)),
-                        ('at', '<=', _utc(last, timezone)),
+                        ('at', '<=', _utc(end_, timezone)),
                         ], order=[('at', 'ASC')]):
                 punches[line.employee.id].append(_local(line.at, timezone))
             for leave in Leave.search([
                         ('employee', 'in', ids),
                         ('state', '=', 'approved'),
-                        ('start', '<', _utc(last, timezone)),
+                        ('start', '<', _utc(end_, timezone)),
                         ('end', '>', _utc(first, timezone)),
                         ]):
                 leaves[leave.employee.id].append((
                         _local(leave.start, timezone),
                         _local(leave.end, timezone)))
         wanted = {}
-        for employee_id, (schedule, start, end) in periods.items():
+        for employee_id, (schedule, start, end, break_) in periods.items():
             for kind, minutes in cls._day_anomalies(
                     schedule, start, end, punches[employee_id],
-                    leaves[employee_id]):
+                    leaves[employee_id], break_=break_):
                 wanted[(employee_id, kind)] = minutes
-        departments = {e.id: e.department for e in employees}
+        departments = {e.id: e.department for e in checked}
         existing = {(a.employee.id, a.kind): a for a in cls.search([
-                    ('employee', 'in', [e.id for e in employees]),
+                    ('employee', 'in', [e.id for e in checked]),
                     ('date', '=', date),
                     ])}
         to_delete = [a for k, a in existing.items()
@@ -845,28 +1192,35 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
                 to_write.extend([[anomaly], {'minutes': minutes}])
         if to_delete:
             cls.delete(to_delete)
-        if to_create:
-            cls.create(to_create)
+        created = cls.create(to_create) if to_create else []
         if to_write:
             cls.write(*to_write)
         counts = defaultdict(int)
         for _, kind in wanted:
             counts[kind] += 1
-        return counts
+        return counts, last, created
 
     @classmethod
-    def _day_anomalies(cls, schedule, start, end, punches, leaves):
+    def _day_anomalies(
+            cls, schedule, start, end, punches, leaves, break_=None):
         """Yield (kind, minutes) for one employee and one shift; start, end,
-        punches and leaves are local datetimes"""
+        punches, leaves and the break (start, end) are local datetimes"""
         grace = dt.timedelta(minutes=schedule.grace_minutes or 0)
-        # The part of the shift not on leave
+        # The part of the shift not on leave; a leave ending at or in the
+        # break starts the work after it (and mirrored for the end)
         for leave_start, leave_end in sorted(leaves):
             if leave_start <= start and leave_end >= end:
                 return
             if leave_start <= start < leave_end:
                 start = leave_end
+                if break_ and break_[0] <= start < break_[1]:
+                    start = break_[1]
             if leave_start < end <= leave_end:
                 end = leave_start
+                if break_ and break_[0] < end <= break_[1]:
+                    end = break_[0]
+            if start >= end:
+                return
         punches = [p for p in punches
             if start - WINDOW_BEFORE <= p <= end + WINDOW_AFTER]
         minutes = lambda delta: int(delta.total_seconds() // 60)  # noqa
@@ -920,6 +1274,14 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
             date=date.isoformat(), late=counts['late'],
             early=counts['early'], missing=counts['missing'],
             absent=counts['absent'], chat=False)
+        cls.notify_own(anomalies)
+
+    @classmethod
+    def notify_own(cls, anomalies):
+        "Tell each employee his own anomalies; never twice"
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        User = pool.get('res.user')
         by_employee = defaultdict(list)
         for anomaly in anomalies:
             by_employee[anomaly.employee].append(anomaly)
@@ -930,6 +1292,24 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
                 Notification.send(employee_anomalies, [user],
                     'office_admin.msg_attendance_anomaly_own',
                     key='anomaly-told', chat=False)
+
+
+class Configuration(metaclass=PoolMeta):
+    __name__ = 'office.configuration'
+
+    attendance_check_hour = fields.Integer(
+        "Attendance Check Hour",
+        domain=[['OR',
+                ('attendance_check_hour', '=', None),
+                [('attendance_check_hour', '>=', 0),
+                    ('attendance_check_hour', '<=', 23)],
+                ]],
+        help="The local hour (company timezone) of the daily attendance "
+        "check; it checks the shifts that ended in the 24 hours before.")
+
+    @classmethod
+    def default_attendance_check_hour(cls):
+        return CHECK_HOUR
 
 
 class Cron(metaclass=PoolMeta):
@@ -974,7 +1354,8 @@ class Correction(
     type = fields.Selection([
             ('in', "In"),
             ('out', "Out"),
-            ], "Type", required=True, states=_states)
+            ], "Type", required=True, readonly=True,
+        help="By the employee's schedule, as for every punch.")
     reason = fields.Text("Reason", required=True, states=_states)
     punch = fields.Many2One('attendance.line', "Punch", readonly=True)
     state = fields.Selection([
@@ -1027,13 +1408,51 @@ class Correction(
     def default_type(cls):
         return 'in'
 
-    @fields.depends('anomaly', 'employee', 'date', 'type')
+    @fields.depends('anomaly', 'employee', 'date')
     def on_change_anomaly(self):
         if self.anomaly:
             self.employee = self.anomaly.employee
             self.date = self.anomaly.date
-            if self.anomaly.kind == 'early':
-                self.type = 'out'
+
+    @fields.depends('employee', 'date', 'time', 'anomaly', 'type',
+        methods=['on_change_anomaly'])
+    def on_change_with_type(self):
+        if self.anomaly and not (self.employee and self.date):
+            self.on_change_anomaly()
+        if self.employee and self.date and self.time:
+            Line = Pool().get('attendance.line')
+            (_, type_), = Line.shifts([(self.employee, self.local_at())])
+            return type_
+        return self.type or 'in'
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        "The type follows the schedule, as for every punch"
+        pool = Pool()
+        Employee = pool.get('company.employee')
+        Line = pool.get('attendance.line')
+        values = super().preprocess_values(mode, values)
+        if mode == 'create' and values.get('employee') and values.get(
+                'date') and values.get('time'):
+            (_, values['type']), = Line.shifts([(
+                        Employee(values['employee']), dt.datetime.combine(
+                            values['date'], values['time']))])
+        return values
+
+    @classmethod
+    def on_modification(cls, mode, corrections, field_names=None):
+        super().on_modification(mode, corrections, field_names=field_names)
+        if mode == 'write' and field_names & {'employee', 'date', 'time'}:
+            Line = Pool().get('attendance.line')
+            to_write = []
+            shifts = Line.shifts(
+                [(c.employee, c.local_at()) for c in corrections])
+            for correction, (_, type_) in zip(corrections, shifts):
+                if correction.type != type_:
+                    to_write.extend([[correction], {'type': type_}])
+            if to_write:
+                with without_check_access():
+                    cls.write(*to_write)
 
     @fields.depends('employee')
     def on_change_employee(self):
@@ -1077,16 +1496,21 @@ class Correction(
                 raise AttendanceError(gettext(
                         'office_admin.msg_attendance_row_future',
                         value=correction.local_at()))
+            start_date = correction.employee.start_date
+            if start_date and correction.date < start_date:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_row_before_start',
+                        value=correction.local_at(),
+                        date=start_date.isoformat()))
             correction.state = 'submitted'
         cls.save(corrections)
         cls.approval_submit(corrections)
 
     @classmethod
     def _approval_on_approved(cls, corrections):
-        "Record the punch and check the day again"
+        "Record the punch (which checks its day again, see Line.create)"
         pool = Pool()
         Line = pool.get('attendance.line')
-        Anomaly = pool.get('office.attendance.anomaly')
         Calendar = pool.get('office.calendar')
         with without_check_access():
             for correction in corrections:
@@ -1101,7 +1525,3 @@ class Correction(
                             'device': 'correction',
                             }])
                 cls.write([correction], {'punch': punch.id})
-                with Transaction().set_context(
-                        company=correction.company.id):
-                    Anomaly.check_day(
-                        correction.date, employees=[correction.employee])
