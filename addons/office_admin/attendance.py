@@ -117,15 +117,13 @@ def _column(row, name):
 
 
 def _local(at, timezone):
-    "Naive UTC datetime -> naive local datetime"
-    return at.replace(tzinfo=dt.timezone.utc).astimezone(timezone).replace(
-        tzinfo=None)
+    "Naive UTC datetime -> naive local datetime (see calendar_.to_local)"
+    return calendar_.to_local(at, timezone=timezone)
 
 
 def _utc(local, timezone):
-    "Naive local datetime -> naive UTC datetime"
-    return local.replace(tzinfo=timezone).astimezone(
-        dt.timezone.utc).replace(tzinfo=None)
+    "Naive local datetime -> naive UTC datetime (see calendar_.to_utc)"
+    return calendar_.to_utc(local, timezone=timezone)
 
 
 class Employee(metaclass=PoolMeta):

@@ -13,6 +13,7 @@ from trytond.pyson import Eval, If
 from trytond.transaction import Transaction, without_check_access
 
 from .access import OfficeAccessMixin
+from . import calendar_
 from .approval import ApprovalMixin
 from .exceptions import AttendanceError
 
@@ -280,20 +281,18 @@ class Leave(
         pool = Pool()
         Anomaly = pool.get('office.attendance.anomaly')
         Calendar = pool.get('office.calendar')
-        from . import calendar_
-        # TODO: Anomaly.recheck([(employee, date)]) once attendance has it
+        employee_dates = []
         for leave, start, end in periods:
             timezone = Calendar.get_timezone(leave.company)
-
-            def local(at):
-                return at.replace(tzinfo=dt.timezone.utc).astimezone(
-                    timezone)
-            today = local(calendar_.utcnow()).date()
-            date, last = local(start).date(), local(end).date()
-            with Transaction().set_context(company=leave.company.id):
-                while date <= last and date < today:
-                    Anomaly.check_day(date, employees=[leave.employee])
-                    date += dt.timedelta(days=1)
+            today = calendar_.to_local(
+                calendar_.utcnow(), timezone=timezone).date()
+            date = calendar_.to_local(start, timezone=timezone).date()
+            last = calendar_.to_local(end, timezone=timezone).date()
+            while date <= last and date < today:
+                employee_dates.append((leave.employee, date))
+                date += dt.timedelta(days=1)
+        if employee_dates:
+            Anomaly.recheck(employee_dates)
 
 
 class Cancellation(
