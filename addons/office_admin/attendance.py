@@ -38,7 +38,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from .access import OfficeAccessMixin, related_field
 from . import calendar_
 from .approval import ApprovalMixin
-from .common import context_department, for_each_company
+from .common import REQUEST_STATES, EmployeeRequestMixin, for_each_company
 from .exceptions import AttendanceError, PunchBatchError, PunchBatchTooLarge
 
 PUNCH_METHODS = [
@@ -1324,26 +1324,12 @@ class Cron(metaclass=PoolMeta):
 
 
 class Correction(
-        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
-        ModelView):
+        OfficeAccessMixin, EmployeeRequestMixin, ApprovalMixin, ChatMixin,
+        Workflow, ModelSQL, ModelView):
     "Punch correction request (补卡)"
     __name__ = 'office.attendance.correction'
-    _workflow_own_fields = {'employee', 'department'}
-    _approval_transitions = {
-        'approved': 'approved',
-        'rejected': 'rejected',
-        'returned': 'draft',
-        'withdrawn': 'draft',
-        }
-    _states = {'readonly': Eval('state') != 'draft'}
+    _states = REQUEST_STATES
 
-    company = fields.Many2One(
-        'company.company', "Company", required=True, states=_states)
-    employee = fields.Many2One(
-        'company.employee', "Employee", required=True, states=_states,
-        domain=[('company', '=', Eval('company', -1))])
-    department = fields.Many2One(
-        'office.department', "Department", required=True, states=_states)
     anomaly = fields.Many2One(
         'office.attendance.anomaly', "Anomaly", states=_states,
         domain=[('employee', '=', Eval('employee', -1))])
@@ -1368,39 +1354,6 @@ class Correction(
     def __setup__(cls):
         super().__setup__()
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
-        cls._transitions |= {
-            ('draft', 'submitted'),
-            ('submitted', 'draft'),
-            ('submitted', 'approved'),
-            ('submitted', 'rejected'),
-            ('rejected', 'draft'),
-            }
-        cls._buttons.update({
-                'draft': {
-                    'invisible': Eval('state') != 'rejected',
-                    'depends': ['state'],
-                    },
-                'submit': {
-                    'invisible': Eval('state') != 'draft',
-                    'depends': ['state'],
-                    },
-                })
-
-    @classmethod
-    def default_state(cls):
-        return 'draft'
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
-    def default_employee(cls):
-        return Transaction().context.get('employee')
-
-    @classmethod
-    def default_department(cls):
-        return context_department()
 
     @classmethod
     def default_type(cls):
@@ -1452,18 +1405,10 @@ class Correction(
                 with without_check_access():
                     cls.write(*to_write)
 
-    @fields.depends('employee')
-    def on_change_employee(self):
-        if self.employee and self.employee.department:
-            self.department = self.employee.department
-
     def get_rec_name(self, name):
         return '%s %s %s' % (
             self.employee.rec_name if self.employee else '',
             self.date or '', self.time or '')
-
-    def approval_requester_employee(self):
-        return self.employee
 
     def local_at(self):
         return dt.datetime.combine(self.date, self.time)

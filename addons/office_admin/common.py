@@ -5,6 +5,7 @@ import functools
 
 from trytond.model import fields
 from trytond.pool import Pool
+from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 
@@ -58,3 +59,92 @@ def for_each_company(func):
                 results.append(func(cls, *args, **kwargs))
         return results
     return wrapper
+
+
+REQUEST_STATES = {'readonly': Eval('state') != 'draft'}
+
+
+class RequestWorkflowMixin:
+    """The workflow of a request the approval engine decides: draft →
+    submitted → approved or rejected; returned or withdrawn, it is a draft
+    again, and a rejected (or cancelled) one can be redrafted. Its fields
+    are read-only once submitted (REQUEST_STATES)."""
+    __slots__ = ()
+    _approval_transitions = {
+        'approved': 'approved',
+        'rejected': 'rejected',
+        'returned': 'draft',
+        'withdrawn': 'draft',
+        }
+    # Each model defines its state field (trytond keeps a mixin's field
+    # over the model's): draft, submitted, approved, rejected at least
+    company = fields.Many2One(
+        'company.company', "Company", required=True, states=REQUEST_STATES)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._transitions |= {
+            ('draft', 'submitted'),
+            ('submitted', 'draft'),
+            ('submitted', 'approved'),
+            ('submitted', 'rejected'),
+            ('rejected', 'draft'),
+            }
+        cls._buttons.update({
+                'draft': {
+                    'invisible': ~Eval('state').in_(['rejected', 'cancelled']),
+                    'depends': ['state'],
+                    },
+                'submit': {
+                    'invisible': Eval('state') != 'draft',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def default_state(cls):
+        return 'draft'
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+
+class EmployeeRequestMixin(RequestWorkflowMixin):
+    """A request an employee files for himself (leave, overtime, 补卡), in
+    his department, decided by the approval engine"""
+    __slots__ = ()
+    _workflow_own_fields = {'employee', 'department'}
+    employee = fields.Many2One(
+        'company.employee', "Employee", required=True, states=REQUEST_STATES,
+        domain=[('company', '=', Eval('company', -1))])
+    department = fields.Many2One(
+        'office.department', "Department", required=True,
+        states=REQUEST_STATES)
+
+    @classmethod
+    def default_employee(cls):
+        return Transaction().context.get('employee')
+
+    @classmethod
+    def default_department(cls):
+        return context_department()
+
+    @fields.depends('employee')
+    def on_change_employee(self):
+        if self.employee and self.employee.department:
+            self.department = self.employee.department
+
+    def approval_requester_employee(self):
+        return self.employee
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if values.get('employee') and not values.get('department'):
+            Employee = Pool().get('company.employee')
+            employee = Employee(values['employee'])
+            if employee.department:
+                values['department'] = employee.department.id
+        return values

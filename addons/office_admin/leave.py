@@ -15,6 +15,8 @@ from trytond.transaction import Transaction, without_check_access
 from .access import OfficeAccessMixin
 from . import calendar_
 from .approval import ApprovalMixin
+from .common import (
+    REQUEST_STATES, EmployeeRequestMixin, RequestWorkflowMixin)
 from .exceptions import AttendanceError
 
 LEAVE_TYPES = [
@@ -59,26 +61,12 @@ def working_days(company, start, end):
 
 
 class Leave(
-        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
-        ModelView):
+        OfficeAccessMixin, EmployeeRequestMixin, ApprovalMixin, ChatMixin,
+        Workflow, ModelSQL, ModelView):
     "Leave"
     __name__ = 'office.leave'
-    _workflow_own_fields = {'employee', 'department'}
-    _approval_transitions = {
-        'approved': 'approved',
-        'rejected': 'rejected',
-        'returned': 'draft',
-        'withdrawn': 'draft',
-        }
-    _states = {'readonly': Eval('state') != 'draft'}
+    _states = REQUEST_STATES
 
-    company = fields.Many2One(
-        'company.company', "Company", required=True, states=_states)
-    employee = fields.Many2One(
-        'company.employee', "Employee", required=True, states=_states,
-        domain=[('company', '=', Eval('company', -1))])
-    department = fields.Many2One(
-        'office.department', "Department", required=True, states=_states)
     type = fields.Selection(
         LEAVE_TYPES, "Type", required=True, states=_states, sort=False)
     type_string = type.translated('type')
@@ -105,24 +93,11 @@ class Leave(
                 (t.employee, Index.Range()), (t.start, Index.Range())))
         cls._order = [('start', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {
-            ('draft', 'submitted'),
-            ('submitted', 'draft'),
-            ('submitted', 'approved'),
-            ('submitted', 'rejected'),
             ('draft', 'cancelled'),
             ('approved', 'cancelled'),
-            ('rejected', 'draft'),
             ('cancelled', 'draft'),
             }
         cls._buttons.update({
-                'draft': {
-                    'invisible': ~Eval('state').in_(['rejected', 'cancelled']),
-                    'depends': ['state'],
-                    },
-                'submit': {
-                    'invisible': Eval('state') != 'draft',
-                    'depends': ['state'],
-                    },
                 # Approved leave is cancelled or shortened through an
                 # approved office.leave.cancellation
                 'cancel': {
@@ -132,48 +107,13 @@ class Leave(
                 })
 
     @classmethod
-    def default_state(cls):
-        return 'draft'
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
-    def default_employee(cls):
-        return Transaction().context.get('employee')
-
-    @classmethod
-    def default_department(cls):
-        from .common import context_department
-        return context_department()
-
-    @classmethod
     def default_type(cls):
         return 'annual'
-
-    @fields.depends('employee')
-    def on_change_employee(self):
-        if self.employee and self.employee.department:
-            self.department = self.employee.department
 
     def get_rec_name(self, name):
         return '%s %s %s' % (
             self.employee.rec_name if self.employee else '',
             self.type_string, self.start.date() if self.start else '')
-
-    def approval_requester_employee(self):
-        return self.employee
-
-    @classmethod
-    def preprocess_values(cls, mode, values):
-        values = super().preprocess_values(mode, values)
-        if values.get('employee') and not values.get('department'):
-            Employee = Pool().get('company.employee')
-            employee = Employee(values['employee'])
-            if employee.department:
-                values['department'] = employee.department.id
-        return values
 
     @classmethod
     def validate_fields(cls, leaves, field_names):
@@ -296,21 +236,13 @@ class Leave(
 
 
 class Cancellation(
-        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
-        ModelView):
+        OfficeAccessMixin, RequestWorkflowMixin, ApprovalMixin, ChatMixin,
+        Workflow, ModelSQL, ModelView):
     """Leave cancellation (销假): cancels or shortens approved leave once
     approved by the leave's reviewers"""
     __name__ = 'office.leave.cancellation'
-    _approval_transitions = {
-        'approved': 'approved',
-        'rejected': 'rejected',
-        'returned': 'draft',
-        'withdrawn': 'draft',
-        }
-    _states = {'readonly': Eval('state') != 'draft'}
+    _states = REQUEST_STATES
 
-    company = fields.Many2One(
-        'company.company', "Company", required=True, states=_states)
     leave = fields.Many2One(
         'office.leave', "Leave", required=True, states=_states,
         ondelete='CASCADE',
@@ -340,31 +272,6 @@ class Cancellation(
     def __setup__(cls):
         super().__setup__()
         cls._order = [('create_date', 'DESC'), ('id', 'DESC')]
-        cls._transitions |= {
-            ('draft', 'submitted'),
-            ('submitted', 'draft'),
-            ('submitted', 'approved'),
-            ('submitted', 'rejected'),
-            ('rejected', 'draft'),
-            }
-        cls._buttons.update({
-                'draft': {
-                    'invisible': Eval('state') != 'rejected',
-                    'depends': ['state'],
-                    },
-                'submit': {
-                    'invisible': Eval('state') != 'draft',
-                    'depends': ['state'],
-                    },
-                })
-
-    @classmethod
-    def default_state(cls):
-        return 'draft'
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
 
     def get_rec_name(self, name):
         return self.leave.rec_name if self.leave else ''

@@ -11,34 +11,21 @@ from trytond.model import (
     ChatMixin, Index, ModelSQL, ModelView, Workflow, fields)
 from trytond.pool import Pool
 from trytond.pyson import Eval
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import without_check_access
 
 from .access import OfficeAccessMixin
 from .approval import ApprovalMixin
+from .common import REQUEST_STATES, EmployeeRequestMixin
 from .exceptions import AttendanceError
 
 
 class Overtime(
-        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
-        ModelView):
+        OfficeAccessMixin, EmployeeRequestMixin, ApprovalMixin, ChatMixin,
+        Workflow, ModelSQL, ModelView):
     "Overtime"
     __name__ = 'office.attendance.overtime'
-    _workflow_own_fields = {'employee', 'department'}
-    _approval_transitions = {
-        'approved': 'approved',
-        'rejected': 'rejected',
-        'returned': 'draft',
-        'withdrawn': 'draft',
-        }
-    _states = {'readonly': Eval('state') != 'draft'}
+    _states = REQUEST_STATES
 
-    company = fields.Many2One(
-        'company.company', "Company", required=True, states=_states)
-    employee = fields.Many2One(
-        'company.employee', "Employee", required=True, states=_states,
-        domain=[('company', '=', Eval('company', -1))])
-    department = fields.Many2One(
-        'office.department', "Department", required=True, states=_states)
     start = fields.DateTime("Start", required=True, states=_states)
     end = fields.DateTime("End", required=True, states=_states)
     hours = fields.Numeric("Hours", digits=(16, 2), readonly=True)
@@ -67,23 +54,10 @@ class Overtime(
                 (t.employee, Index.Range()), (t.start, Index.Range())))
         cls._order = [('start', 'DESC'), ('id', 'DESC')]
         cls._transitions |= {
-            ('draft', 'submitted'),
-            ('submitted', 'draft'),
-            ('submitted', 'approved'),
-            ('submitted', 'rejected'),
             ('draft', 'cancelled'),
-            ('rejected', 'draft'),
             ('cancelled', 'draft'),
             }
         cls._buttons.update({
-                'draft': {
-                    'invisible': ~Eval('state').in_(['rejected', 'cancelled']),
-                    'depends': ['state'],
-                    },
-                'submit': {
-                    'invisible': Eval('state') != 'draft',
-                    'depends': ['state'],
-                    },
                 'cancel': {
                     'invisible': Eval('state') != 'draft',
                     'depends': ['state'],
@@ -91,48 +65,13 @@ class Overtime(
                 })
 
     @classmethod
-    def default_state(cls):
-        return 'draft'
-
-    @classmethod
-    def default_company(cls):
-        return Transaction().context.get('company')
-
-    @classmethod
-    def default_employee(cls):
-        return Transaction().context.get('employee')
-
-    @classmethod
-    def default_department(cls):
-        from .common import context_department
-        return context_department()
-
-    @classmethod
     def default_compensation(cls):
         return 'leave'
-
-    @fields.depends('employee')
-    def on_change_employee(self):
-        if self.employee and self.employee.department:
-            self.department = self.employee.department
 
     def get_rec_name(self, name):
         return '%s %s' % (
             self.employee.rec_name if self.employee else '',
             self.start.date() if self.start else '')
-
-    def approval_requester_employee(self):
-        return self.employee
-
-    @classmethod
-    def preprocess_values(cls, mode, values):
-        values = super().preprocess_values(mode, values)
-        if values.get('employee') and not values.get('department'):
-            Employee = Pool().get('company.employee')
-            employee = Employee(values['employee'])
-            if employee.department:
-                values['department'] = employee.department.id
-        return values
 
     @classmethod
     def validate_fields(cls, overtimes, field_names):
