@@ -33,6 +33,15 @@ class User(metaclass=PoolMeta):
         super().on_modification(mode, users, field_names=field_names)
         cls._office_context_cache.clear()
 
+    def get_status_bar(self, name):
+        """The user's name without the company's currency code (an office
+        user has no use for [CNY] after every name)"""
+        status = super().get_status_bar(name)
+        if self.company and self.company.currency:
+            status = status.removesuffix(
+                ' [%s]' % self.company.currency.code)
+        return status
+
     @classmethod
     def get_office_context(cls):
         """Return the values office record rules are evaluated with.
