@@ -1600,15 +1600,22 @@ class ApprovalMixin:
         return request.advance()
 
     @classmethod
-    @approval_action('reject', reason=True)
-    def _approval_reject(cls, decision):
+    def _approval_close_decided(cls, decision, state):
+        """Close the decided step in state and cancel the other pending
+        steps of its tier; return the request"""
         Step = Pool().get('office.approval.step')
         current, request = decision.step, decision.request
-        Step.close([current], 'rejected', decision.acting,
+        Step.close([current], state, decision.acting,
             decision.comment, decided_as=decision.decided_as)
         others = [s for s in request.current_steps()
             if s.state == 'pending' and s != current]
         Step.close(others, 'cancelled')
+        return request
+
+    @classmethod
+    @approval_action('reject', reason=True)
+    def _approval_reject(cls, decision):
+        request = cls._approval_close_decided(decision, 'rejected')
         if decision.system:
             cls._approval_notify_timeout(decision, 'rejected')
         request.__class__.finish([request], 'rejected')
@@ -1618,17 +1625,12 @@ class ApprovalMixin:
     @approval_action('return', reason=True)
     def _approval_return(cls, decision):
         Step = Pool().get('office.approval.step')
-        current, request = decision.step, decision.request
-        Step.close([current], 'returned', decision.acting,
-            decision.comment, decided_as=decision.decided_as)
-        others = [s for s in request.current_steps()
-            if s.state == 'pending' and s != current]
-        Step.close(others, 'cancelled')
+        request = cls._approval_close_decided(decision, 'returned')
         previous = sorted({s.tier for s in Step.search([
                         ('request', '=', request.id),
                         ('state', '=', 'approved'),
                         ('tier', '!=', None),
-                        ('tier_sequence', '<', current.tier_sequence),
+                        ('tier_sequence', '<', decision.step.tier_sequence),
                         ])},
             key=lambda t: t.sequence or 0)
         request = request.__class__(request.id)
