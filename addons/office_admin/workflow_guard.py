@@ -439,7 +439,12 @@ class WorkflowGuardMixin:
         if not issubclass(cls, ModelStorage):
             return
         cls._workflow_guarded = issubclass(cls, Workflow)
-        owned = set(cls._workflow_fields)
+
+        def declared(name):
+            # Every class of the model declares its own: a mixin's set is
+            # kept even when a base before it in the MRO has an empty one
+            return set().union(*(vars(c).get(name, ()) for c in cls.__mro__))
+        owned = declared('_workflow_fields')
         for name, field in cls._fields.items():
             if (field.readonly is True
                     and not isinstance(field, fields.Function)
@@ -448,7 +453,7 @@ class WorkflowGuardMixin:
                 owned.add(name)
         cls._workflow_owned = frozenset(owned & cls._fields.keys())
         cls._workflow_own_fields = frozenset(
-            set(cls._workflow_own_fields) & cls._fields.keys())
+            declared('_workflow_own_fields') & cls._fields.keys())
         for name, wrap in [
                 ('create', _wrap_create),
                 ('write', _wrap_write),
