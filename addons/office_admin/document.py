@@ -201,6 +201,9 @@ class DocumentMixin(SecrecyMixin, DistributionMixin, ChatMixin):
         for sub_ids in grouped_slice(
                 sorted({int(d) for d in documents}), 200):
             sub_ids = list(sub_ids)
+            # Two transactions changing the readers of a document wait for
+            # each other instead of inserting the same row twice
+            cls.lock(sub_ids)
             queries = cls._readers_queries(document, sub_ids) + [
                 line.select(line.res_id, line.user,
                     where=(line.res_model == cls.__name__)
@@ -575,9 +578,35 @@ class UserEmployee(metaclass=PoolMeta):
     @classmethod
     def _sync_document_readers(cls, records=(), users=(), employees=()):
         "The documents of the employees a user gained or lost"
-        pool = Pool()
         users = set(users) | {r.user.id for r in records}
         employees = set(employees) | {r.employee.id for r in records}
+        sync_employee_documents(users, employees)
+
+
+class Employee(metaclass=PoolMeta):
+    __name__ = 'company.employee'
+
+    @classmethod
+    def on_delete(cls, employees):
+        # The database deletes their handler and user links by cascade,
+        # without the hooks that keep the readers in sync
+        pool = Pool()
+        UserEmployee = pool.get('res.user-company.employee')
+        ids = [e.id for e in employees]
+        with without_check_access():
+            users = {l.user.id for l in UserEmployee.search([
+                        ('employee', 'in', ids),
+                        ])}
+        return super().on_delete(employees) + [
+            lambda: sync_employee_documents(users, ids)]
+
+
+def sync_employee_documents(users, employees):
+    """Sync the readers of the documents the users read or the employees
+    handle or draft (without access checks: the caller's rules must not
+    hide a document from the sync)"""
+    pool = Pool()
+    with without_check_access():
         for name, relation, column in [
                 ('office.document.incoming',
                     'office.document.incoming-company.employee', 'employee'),

@@ -353,6 +353,8 @@ class Cancellation(
             cls.check_requester(cancellations)
         cls.check_end(cancellations)
         with without_check_access():
+            # Two cancellations of one leave are never submitted at once
+            Pool().get('office.leave').lock([c.leave for c in cancellations])
             pending = cls.search([
                     ('leave', 'in', [c.leave.id for c in cancellations]),
                     ('id', 'not in', [c.id for c in cancellations]),
@@ -375,6 +377,9 @@ class Cancellation(
         Leave = pool.get('office.leave')
         periods = []
         with without_check_access():
+            # One cancellation of a leave at a time, on its current end
+            Leave.lock([c.leave for c in cancellations])
+            cls.check_end(cancellations)
             for cancellation in cancellations:
                 leave = Leave(cancellation.leave.id)
                 if leave.state != 'approved':
