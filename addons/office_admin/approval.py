@@ -1045,15 +1045,26 @@ class ApprovalStep(
         migrate = not table_h.column_exist('decided_as')
         super().__register__(module)
         if migrate:
-            # Migration: the decisions taken before are the reviewers' own
+            # Migration: an added approver's steps were added, the others
+            # the reviewers' own; only the decisions a designated reviewer
+            # took himself count as his (never an added approver's)
+            cursor.execute(*step.update(
+                    [step.assignment], ['added'],
+                    where=(step.assignment == Null)
+                    & (step.added_by != Null)))
             cursor.execute(*step.update(
                     [step.assignment], ['reviewer'],
                     where=step.assignment == Null))
             cursor.execute(*step.update(
+                    [step.decided_as], ['added'],
+                    where=step.state.in_(list(DECISIONS))
+                    & (step.added_by != Null)))
+            cursor.execute(*step.update(
                     [step.decided_as], ['reviewer'],
                     where=step.state.in_(list(DECISIONS))
                     & (step.acted_by == step.reviewer)
-                    & (step.original_reviewer == Null)))
+                    & (step.original_reviewer == Null)
+                    & (step.added_by == Null)))
 
     @classmethod
     def default_reminders(cls):
