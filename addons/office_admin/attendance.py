@@ -622,7 +622,7 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
                             ], order=[]):
                     existing.add((line.employee.id, line.at))
         locked = Month.locked_months([e for _, e, _, _, _ in known])
-        accepted, seen = [], set()
+        candidates, seen = [], set()
         for i, employee, at, device, method in known:
             key = (employee.id, at)
             if key in existing or key in seen:
@@ -633,24 +633,28 @@ class Line(OfficeAccessMixin, metaclass=PoolMeta):
                 refuse(i, 'row_before_start', value=local.isoformat(' '),
                     date=employee.start_date.isoformat())
                 continue
-            month = local.date().replace(day=1)
+            seen.add(key)
+            candidates.append((i, employee, at, local, device, method))
+        shifts = cls.shifts(
+            [(e, local) for _, e, _, local, _, _ in candidates])
+        to_create = []
+        for (i, employee, at, _, device, method), (date, type_) in zip(
+                candidates, shifts):
+            # The month of the punch's shift day (a night shift's check-out
+            # belongs to the day it started), as check_unlocked reads it
+            month = date.replace(day=1)
             if (employee.id, month) in locked:
                 refuse(i, 'row_locked', month=month.strftime('%Y-%m'))
                 continue
-            seen.add(key)
-            accepted.append((i, employee, at, local, device, method))
-        shifts = cls.shifts([(e, local) for _, e, _, local, _, _ in accepted])
-        to_create = [(i, {
-                    'company': company.id,
-                    'employee': employee.id,
-                    'at': at,
-                    'date': date,
-                    'type': type_,
-                    'device': device,
-                    'method': method,
-                    })
-            for (i, employee, at, _, device, method), (date, type_)
-            in zip(accepted, shifts)]
+            to_create.append((i, {
+                        'company': company.id,
+                        'employee': employee.id,
+                        'at': at,
+                        'date': date,
+                        'type': type_,
+                        'device': device,
+                        'method': method,
+                        }))
         if to_create:
             with without_check_access():
                 cls.create([v for _, v in to_create])
