@@ -201,9 +201,6 @@ class DocumentMixin(SecrecyMixin, DistributionMixin, ChatMixin):
         for sub_ids in grouped_slice(
                 sorted({int(d) for d in documents}), 200):
             sub_ids = list(sub_ids)
-            # Two transactions changing the readers of a document wait for
-            # each other instead of inserting the same row twice
-            cls.lock(sub_ids)
             queries = cls._readers_queries(document, sub_ids) + [
                 line.select(line.res_id, line.user,
                     where=(line.res_model == cls.__name__)
