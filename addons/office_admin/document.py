@@ -5,7 +5,7 @@
 Numbers (收〔2026〕0001, 「办〔2026〕12号」) come from one counter per kind,
 document type and year, taken under a row lock in the transaction that
 registers or issues the document: consecutive, no gaps, no duplicates."""
-from sql import Null, Union
+from sql import Conflict, Null, Union
 
 from trytond.i18n import gettext
 from trytond.model import (
@@ -217,9 +217,12 @@ class DocumentMixin(SecrecyMixin, DistributionMixin, ChatMixin):
             for sub in grouped_slice(to_delete, 200):
                 cursor.execute(*reader.delete(
                         where=reader.id.in_(list(sub))))
+            # A concurrent sync may have inserted the same pair since the
+            # read above: the unique constraint keeps one, nobody fails.
             for sub in grouped_slice(to_create, 200):
                 cursor.execute(*reader.insert(
-                        [reader.document, reader.user], list(sub)))
+                        [reader.document, reader.user], list(sub),
+                        on_conflict=Conflict(reader)))
 
     @classmethod
     @ModelView.button_action('office_admin.wizard_distribution_send')
