@@ -97,8 +97,10 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
             try:
                 send_message(msg, strict=True)
             except Exception as exception:
-                logger.warning("could not e-mail %s about %s (attempt %s)",
-                    log.address, record, attempt + 1, exc_info=True)
+                logger.warning(
+                    "could not e-mail %s about %s (attempt %s): %s",
+                    log.address, record, attempt + 1, exception,
+                    exc_info=logger.isEnabledFor(logging.DEBUG))
                 cls._retry(log, to, subject, body, attachments, attempt,
                     exception)
                 continue
