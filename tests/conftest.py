@@ -44,8 +44,11 @@ def server(pg_uri, smtp, tmp_path_factory):
     directory = tmp_path_factory.mktemp('server')
     server, process = start_server(pg_uri, smtp.uri, directory)
     yield server
+    server.stop_background()
     process.terminate()
     process.wait(10)
     ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(directory / 'server.log', ARTIFACTS / 'server.log')
+    for log in ['server.log', 'worker.log', 'cron.log']:
+        if (directory / log).exists():
+            shutil.copy(directory / log, ARTIFACTS / log)
 

@@ -3,8 +3,10 @@
 """Start trytond for the whole-product tests and the benchmarks: a database
 with the test organisation on PostgreSQL and gunicorn with several workers,
 on loopback."""
+import atexit
 import base64
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -48,6 +50,33 @@ class Server:
         self.smtp_uri = smtp_uri
         self.directory = Path(env['TRYTOND_CONFIG']).parent
         self.pid = None  # gunicorn's master process
+        self.background = {}  # trytond-worker and trytond-cron: Popen
+
+    def start_background(self, *names):
+        """Start trytond-worker (the queue) and trytond-cron (scheduled
+        jobs) beside gunicorn, each in its own process group with its own
+        log (worker.log, cron.log); names: only these."""
+        bindir = Path(sys.executable).parent
+        commands = {
+            'worker': [bindir / 'trytond-worker', '-n', '1', '-t', '5'],
+            'cron': [bindir / 'trytond-cron', '-n', '1'],
+            }
+        for name in names or commands:
+            if name in self.background:
+                continue
+            log = open(self.directory / f'{name}.log', 'a')
+            self.background[name] = subprocess.Popen(
+                commands[name] + ['-d', self.database],
+                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+            _BACKGROUND.add(self.background[name])
+
+    def stop_background(self, *names):
+        "Stop trytond-worker and trytond-cron (or only names), whole"
+        for name in names or list(self.background):
+            process = self.background.pop(name, None)
+            if process is not None:
+                _stop_group(process)
 
     def worker_pids(self):
         "The pids of gunicorn's workers"
@@ -77,6 +106,29 @@ class Server:
 
     def client(self, login):
         return Client(self.url, self.database, login, password(login))
+
+
+_BACKGROUND = set()
+
+
+def _stop_group(process):
+    "Stop process and its children (its own process group)"
+    _BACKGROUND.discard(process)
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        except ProcessLookupError:
+            pass
+
+
+@atexit.register
+def _stop_background():
+    for process in list(_BACKGROUND):
+        _stop_group(process)
 
 
 def _run(args, env, **kwargs):
@@ -131,12 +183,21 @@ def write_config(directory, pg_uri, smtp_uri, port, extra=None):
 
 
 def start_server(pg_uri, smtp_uri, directory, workers=4, database=DATABASE,
-        extra=None):
+        extra=None, background=True):
     """Create the database and start gunicorn; return (server, process).
     extra: configuration options as in write_config. The caller terminates
-    the process."""
+    the process. background: trytond-worker runs the queued tasks (e-mails)
+    and trytond-cron the scheduled jobs, as in production (stopped with
+    server.stop_background(), or at exit)."""
     directory = Path(directory)
     port = free_port()
+    if background:
+        # An e-mail that fails is tried again 1 s later, then 2, 4...
+        sections = {'queue': {'worker': 'True'},
+            'office': {'email_retry_delay': '1'}}
+        for section, options in (extra or {}).items():
+            sections.setdefault(section, {}).update(options)
+        extra = sections
     conf = write_config(directory, pg_uri, smtp_uri, port, extra)
     passfile = directory / 'admin-password'
     passfile.write_text(ADMIN_PASSWORD)
@@ -163,6 +224,8 @@ def start_server(pg_uri, smtp_uri, directory, workers=4, database=DATABASE,
     server = Server(
         f'http://127.0.0.1:{port}', database, pg_uri, env, smtp_uri)
     server.pid = process.pid
+    if background:
+        server.start_background()
     return server, process
 
 

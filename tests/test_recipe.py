@@ -164,13 +164,16 @@ def test_recipe_steps_3_to_7(tmp_path, smtp):
         assert stored
         assert not any(marker in p.read_bytes() for p in stored)
 
-        # 6: the scheduler runs beside the workers, each with its log
+        # 6: the queue worker and the scheduler run beside the workers,
+        # each with its log
         assert (tmp_path / 'log' / 'web.log').exists()
         assert (tmp_path / 'log' / 'cron.log').exists()
+        assert (tmp_path / 'log' / 'worker.log').exists()
         commands = subprocess.run(['ps', '-e', '-o', 'pgid=,args='],
             capture_output=True, text=True).stdout.splitlines()
-        assert any(c.split(None, 1)[0] == str(process.pid)
-            and 'trytond-cron -d office' in c for c in commands)
+        for command in ['trytond-cron -d office', 'trytond-worker -d office']:
+            assert any(c.split(None, 1)[0] == str(process.pid)
+                and command in c for c in commands), command
     finally:
         try:
             os.killpg(process.pid, signal.SIGTERM)

@@ -157,6 +157,62 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(Log.search_count([('key', '=', 'k1')]), 1)
 
     @with_transaction()
+    def test_notification_email_queued_sent_once(self):
+        "The e-mail is a queued task: sent once, nothing for a deleted record"
+        from unittest.mock import patch
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        Queue = pool.get('ir.queue')
+        Log = pool.get('office.notification.log')
+        Email = pool.get('ir.email')
+        Group = pool.get('res.group')
+        User = pool.get('res.user')
+        admin = User(Transaction().user)
+        admin.email = 'admin@example.com'
+        admin.save()
+        kept, deleted = Group.create([{'name': "Kept"}, {'name': "Gone"}])
+        sent = []
+        target = 'trytond.modules.office_admin.notification.send_message'
+
+        def deliveries():
+            return Queue.search([('finished_at', '=', None)], order=[
+                    ('id', 'ASC')])
+        with patch(target, lambda msg, strict: sent.append(msg['To'])):
+            for group in [kept, deleted]:
+                Notification.send([group], [admin],
+                    'office_admin.msg_approval_reminder', key='k', user='x',
+                    chat=False)
+            # Nothing is sent in the action itself
+            self.assertEqual(sent, [])
+            tasks = [t for t in deliveries() if t.data['method'] == 'deliver']
+            self.assertEqual(len(tasks), 2)
+            Group.delete([deleted])
+            with self.assertLogs(
+                    'trytond.modules.office_admin.notification', 'WARNING'):
+                for task in tasks:
+                    task.run()
+            self.assertEqual(sent, ['Administrator <admin@example.com>'])
+            # A task run again (as ir.error's Solve does) sends nothing twice
+            Queue(Queue.push(tasks[0].name, tasks[0].data)).run()
+            self.assertEqual(len(sent), 1)
+        log, = Log.search([('resource', '=', str(kept))])
+        self.assertTrue(log.emailed)
+        self.assertEqual(
+            Email.search_count([('resource', '=', str(kept))]), 1)
+
+        def refused(msg, strict):
+            raise ConnectionRefusedError(111, "Connection refused")
+        with patch(target, refused):
+            Notification.send([kept], [admin],
+                'office_admin.msg_approval_reminder', key='k2', user='x',
+                chat=False)
+            task, = [t for t in deliveries() if t.data['method'] == 'deliver']
+            # Without a worker nothing retries later: the task fails with a
+            # message for the ir.error the administrators see
+            with self.assertRaises(UserError):
+                task.run()
+
+    @with_transaction()
     def test_minutes_due_three_working_days_across_new_year(self):
         "Minutes of a meeting on 31 Dec 2026 are due on 6 Jan 2027 at 18:00"
         pool = Pool()

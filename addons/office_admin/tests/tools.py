@@ -257,6 +257,14 @@ class SMTPSink:
         self.controller = Controller(
             Handler(), hostname='127.0.0.1', port=self.port)
         self.controller.start()
+        self._handler = Handler
+
+    def start(self):
+        "Start again after stop, on the same port (SMTP back)"
+        from aiosmtpd.controller import Controller
+        self.controller = Controller(
+            self._handler(), hostname='127.0.0.1', port=self.port)
+        self.controller.start()
 
     @property
     def uri(self):
