@@ -972,6 +972,8 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
     @ModelView.button_action('office_admin.act_attendance_correction_anomaly')
     def request_correction(cls, anomalies):
         "Open a 补卡 filled from the anomaly (see Correction.default_get)"
+        if not anomalies:
+            return
         anomaly = anomalies[0]
         return {
             'pyson_context': PYSONEncoder().encode({

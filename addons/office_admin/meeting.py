@@ -776,7 +776,7 @@ class RoomSlot(OfficeAccessMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('start', 'ASC'), ('room', 'ASC')]
+        cls._order = [('start', 'ASC'), ('room', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):
