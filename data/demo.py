@@ -286,6 +286,244 @@ def demo_supplies():
     config._context = User.get_preferences(True, {})
 
 
+def as_login(login):
+    "Act as the demo user login (admin for None)"
+    User = Model.get('res.user')
+    config = pconfig.get_config()
+    if login is None:
+        config.user = 1
+    else:
+        config.user, = [u.id for u in User.find([('login', '=', login)])]
+    config._context = User.get_preferences(True, {})
+
+
+def demo_people():
+    "Users in Human Resources"
+    User = Model.get('res.user')
+    Group = Model.get('res.group')
+    hr, = Group.find([('name', '=', 'Human Resources')])
+    for user in User.find([('login', 'in', ['hr_head', 'hr1'])]):
+        user.groups.append(Group(hr.id))
+        user.save()
+
+
+def admin_in_chinese(chinese):
+    """The admin speaks the company's language too (last: the data above
+    finds groups and rules by their English names)"""
+    User = Model.get('res.user')
+    admin = User(1)
+    admin.language = chinese
+    admin.save()
+
+
+def demo_attendance():
+    """Work schedules, the past month of punches with anomalies (late,
+    early leave, missing punch, absence) and a 补卡 from one of them"""
+    Schedule = Model.get('office.attendance.schedule')
+    Assignment = Model.get('office.attendance.schedule.assignment')
+    Employee = Model.get('company.employee')
+    User = Model.get('res.user')
+    Cron = Model.get('ir.cron')
+    CalendarDay = Model.get('office.calendar.day')
+    Anomaly = Model.get('office.attendance.anomaly')
+    Correction = Model.get('office.attendance.correction')
+    Import = 'office.attendance.import'
+
+    as_login(None)
+    day = Schedule(name="标准班", kind='fixed', start=dt.time(9, 0),
+        end=dt.time(18, 0), grace_minutes=5)
+    day.save()
+    flexible = Schedule(name="弹性班", kind='flexible', start=dt.time(8, 30),
+        latest_start=dt.time(10, 0), end=dt.time(17, 30), grace_minutes=0)
+    flexible.save()
+    today = dt.date.today()
+    first = today - dt.timedelta(days=31)
+    # The employees whose punches the gate reports (the others' attendance
+    # is not tracked in the demo: no schedule, no absences)
+    logins = ['sales1', 'sales2', 'north1', 'fin1', 'hr1', 'hr2', 'it1',
+        'prd1', 'prd2', 'pur1', 'clerk']
+    users = {u.login: u for u in User.find([('login', 'in', logins)])}
+    for login in logins:
+        Assignment(schedule=flexible if login == 'it1' else day,
+            employee=Employee(users[login].employee.id),
+            date_from=first).save()
+    holidays = {d.date for d in CalendarDay.find([
+                ('date', '>=', first), ('kind', '=', 'holiday')])}
+    rows = ['employee,timestamp,device,method']
+    for i, login in enumerate(logins):
+        employee = Employee(users[login].employee.id)
+        employee.clock_code = 'E%03d' % (i + 1)
+        employee.save()
+        date = first
+        n = 0
+        while date < today:
+            if date.weekday() < 5 and date not in holidays:
+                n += 1
+                kind = (n * 7 + i * 3) % 23
+                arrival, departure = dt.time(8, 50 + i % 8), dt.time(18, 5)
+                if kind == 1:
+                    arrival = dt.time(9, 25)   # late
+                elif kind == 2:
+                    departure = dt.time(17, 20)  # early leave
+                if kind == 3:
+                    punches = [arrival]        # missing check-out
+                elif kind == 4 and i % 3 == 0:
+                    punches = []               # absent
+                else:
+                    punches = [arrival, departure]
+                for time in punches:
+                    rows.append('%s,%s %s,GATE-1,fingerprint' % (
+                            employee.clock_code, date.isoformat(),
+                            time.strftime('%H:%M:%S')))
+            date += dt.timedelta(days=1)
+    wizard = Wizard(Import)
+    wizard.form.data = '\n'.join(rows).encode()
+    wizard.form.filename = 'gate.csv'
+    wizard.execute('import_')
+    # The daily check, day after day (it runs each night in production)
+    check, = Cron.find([(
+                'method', '=', 'office.attendance.anomaly|check_yesterday')])
+    from unittest.mock import patch
+    date = first
+    while date < today:
+        morning = dt.datetime.combine(date + dt.timedelta(days=1),
+            dt.time(0, 0))
+        with patch('trytond.modules.office_admin.calendar_.utcnow',
+                return_value=morning):
+            check.click('run_once')
+        date += dt.timedelta(days=1)
+    # One employee asks for a 补卡 from his missing check-out
+    as_login('sales1')
+    missing = Anomaly.find([('kind', '=', 'missing')], limit=1)
+    if missing:
+        anomaly, = missing
+        with pconfig.get_config().set_context(default_anomaly=anomaly.id):
+            correction = Correction()
+        correction.reason = "忘记打下班卡"
+        correction.save()
+    as_login(None)
+
+
+def demo_documents():
+    """Incoming and outgoing documents in every state, and archives to
+    archive and archived"""
+    Group = Model.get('res.group')
+    User = Model.get('res.user')
+    Employee = Model.get('company.employee')
+    DocumentType = Model.get('office.document.type')
+    Incoming = Model.get('office.document.incoming')
+    Outgoing = Model.get('office.document.outgoing')
+    Archive = Model.get('office.archive')
+    Rule = Model.get('office.approval.rule')
+    IrModel = Model.get('ir.model')
+    users = {u.login: u for u in User.find([])}
+
+    as_login(None)
+    rule = Rule(name="发文审批", model=IrModel.find(
+            [('name', '=', 'office.document.outgoing')])[0])
+    rule.tiers.new(name="部门审核", sequence=10,
+        reviewer_source='requester_head')
+    rule.tiers.new(name="办公室核稿", sequence=20, reviewer_source='group',
+        group=Group.find([('name', '=', 'Office Staff')])[0])
+    tier = rule.tiers.new(name="总经理签发", sequence=30,
+        reviewer_source='users')
+    tier.users.append(User(users['gm'].id))
+    rule.save()
+
+    letter, = DocumentType.find([('code', '=', 'in_letter')])
+
+    def incoming(title, sender, state):
+        as_login('clerk')
+        document = Incoming(title=title, type=letter, sender=sender, pages=2)
+        document.save()
+        if state == 'cancelled':
+            document.click('cancel')
+            return document
+        if state == 'registered':
+            return document
+        document.proposal = "拟请财务部牵头办理"
+        document.click('propose')
+        if state == 'proposed':
+            return document
+        as_login('gm')
+        document = Incoming(document.id)
+        document.instruction = "同意，请财务部按期办结"
+        document.handlers.append(Employee(users['fin_head'].employee.id))
+        document.handling_days = 5
+        document.click('instruct')
+        if state == 'handling':
+            return document
+        as_login('fin_head')
+        document = Incoming(document.id)
+        document.result = "已按要求办理完毕"
+        document.click('complete')
+        if state == 'completed':
+            return document
+        as_login('clerk')
+        document = Incoming(document.id)
+        document.click('archive')
+        return document
+
+    incoming("关于报送年度统计数据的函", "市统计局", 'registered')
+    incoming("关于开展安全生产检查的通知", "市应急管理局", 'proposed')
+    incoming("关于核对增值税发票的函", "市税务局", 'handling')
+    incoming("关于年度审计工作安排的通知", "集团审计部", 'completed')
+    incoming("关于春节期间值班安排的通知", "集团办公室", 'archived')
+    incoming("重复登记的来函", "市统计局", 'cancelled')
+
+    notice, = DocumentType.find([('code', '=', 'notice')])
+
+    def approve(login, document):
+        as_login(login)
+        document = Outgoing(document.id)
+        document.click('approval_approve')
+        return document
+
+    def outgoing(login, title, state):
+        as_login(login)
+        document = Outgoing(type=notice, title=title,
+            main_recipients="各部门", body="根据公司安排，现通知如下……")
+        document.save()
+        if state == 'draft':
+            return document
+        if state == 'cancelled':
+            document.click('cancel')
+            return document
+        document.click('submit')
+        if state == 'submitted':
+            return document
+        head = {'sales1': 'sales_head', 'fin1': 'fin_head',
+            'hr1': 'hr_head', 'it1': 'it_head'}[login]
+        document = approve(head, document)
+        document = approve('clerk', document)
+        document = approve('gm', document)
+        if state == 'signed':
+            return document
+        as_login('clerk')
+        document = Outgoing(document.id)
+        document.click('issue')
+        if state == 'issued':
+            return document
+        document.click('archive')
+        return document
+
+    outgoing('sales1', "关于调整销售区域划分的通知", 'draft')
+    outgoing('fin1', "关于报送年度预算的通知", 'submitted')
+    outgoing('hr1', "关于开展年度体检的通知", 'signed')
+    outgoing('it1', "关于信息系统停机维护的通知", 'issued')
+    outgoing('hr1', "关于2027年春节放假安排的通知", 'archived')
+    outgoing('sales1', "作废的通知草稿", 'cancelled')
+
+    # The archive room archives one entry; the others wait
+    as_login('clerk')
+    pending = Archive.find([('state', '=', 'pending')], limit=1)
+    for entry in pending:
+        entry.retention = '30y'
+        entry.room, entry.cabinet, entry.box = "档案室", "A-01", "2026-001"
+        entry.click('archive')
+    as_login(None)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--database', '-d', required=True)
@@ -305,9 +543,13 @@ def main():
     setup_office(organisation=DEMO_ORGANISATION, password=DEMO_PASSWORD,
         language=chinese)
     setup_supplies()
+    demo_people()
     demo_requests()
     demo_meetings()
     demo_supplies()
+    demo_documents()
+    demo_attendance()
+    admin_in_chinese(chinese)
     print("demo data created in %s" % args.database)
     return 0
 

@@ -1143,6 +1143,9 @@ MODELS = {
     'office.equipment': dict(kind=CONFIG),
     'office.meeting.room': dict(kind=CONFIG),
     'office.meeting.room-res.group': dict(kind=CONFIG),
+    # A room's held slots are public in the company (occupancy); the title
+    # is shown only to whoever may read the meeting (see RoomSlot)
+    'office.meeting.room.slot': dict(kind=CONFIG),
     'office.seal': dict(kind=CONFIG),
     'office.supply.consolidation': dict(kind=CONFIG),
     'office.supply.stocktake.variance': dict(kind=CONFIG),
@@ -1153,6 +1156,7 @@ MODELS = {
     'office.distribution.send.start': dict(kind=TRANSIENT),
     'office.meeting.find_room.start': dict(kind=TRANSIENT),
     'office.meeting.find_room.result': dict(kind=TRANSIENT),
+    'office.meeting.find_room.line': dict(kind=TRANSIENT),
     'office.supply.consolidate.start': dict(kind=TRANSIENT),
     'office.notification': dict(kind=TRANSIENT),
     'office.deadline': dict(kind=TRANSIENT),

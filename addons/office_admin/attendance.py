@@ -30,7 +30,7 @@ from trytond.model import (
     ChatMixin, DeactivableMixin, Index, ModelSQL, ModelView, Unique, Workflow,
     fields)
 from trytond.pool import Pool, PoolMeta
-from trytond.pyson import Bool, Eval
+from trytond.pyson import Bool, Eval, PYSONEncoder
 from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
@@ -957,11 +957,56 @@ class Anomaly(OfficeAccessMixin, ModelSQL, ModelView):
                     'depends': ['state'],
                     'icon': 'tryton-ok',
                     },
+                'request_correction': {
+                    'invisible': Eval('state') != 'open',
+                    'depends': ['state'],
+                    'icon': 'tryton-create',
+                    },
                 })
 
     @classmethod
     def default_state(cls):
         return 'open'
+
+    @classmethod
+    @ModelView.button_action('office_admin.act_attendance_correction_anomaly')
+    def request_correction(cls, anomalies):
+        "Open a 补卡 filled from the anomaly (see Correction.default_get)"
+        if not anomalies:
+            return
+        anomaly = anomalies[0]
+        return {
+            'pyson_context': PYSONEncoder().encode({
+                    'default_anomaly': anomaly.id,
+                    }),
+            }
+
+    def correction_values(self):
+        """Return the date, time and type of the punch this anomaly misses:
+        the shift's start for a late arrival or an absence, its end for an
+        early leave, and for a missing punch the one the day lacks"""
+        pool = Pool()
+        Assignment = pool.get('office.attendance.schedule.assignment')
+        Line = pool.get('attendance.line')
+        schedule = Assignment.schedules([self.employee], self.date).get(
+            self.employee.id)
+        if not schedule:
+            return {'date': self.date}
+        start, end = schedule.period(self.date)
+        type_ = 'in'
+        if self.kind == 'early':
+            type_ = 'out'
+        elif self.kind == 'missing':
+            with without_check_access():
+                punches = Line.search([
+                        ('employee', '=', self.employee.id),
+                        ('date', '=', self.date),
+                        ])
+            if any(p.type == 'in' for p in punches):
+                type_ = 'out'
+        at = start if type_ == 'in' else end
+        return {'date': at.date(),
+            'time': at.time(), 'type': type_}
 
     def get_count(self, name):
         return 1
@@ -1363,11 +1408,48 @@ class Correction(
     def default_type(cls):
         return 'in'
 
-    @fields.depends('anomaly', 'employee', 'date')
+    @classmethod
+    def default_get(cls, fields_names=None, with_rec_name=True, **kwargs):
+        "A 补卡 opened from an anomaly is filled from it"
+        pool = Pool()
+        Anomaly = pool.get('office.attendance.anomaly')
+        context = Transaction().context
+        anomaly_id = context.get('default_anomaly')
+        anomaly = None
+        if isinstance(anomaly_id, int) and anomaly_id >= 0:
+            # Only an anomaly the user may read fills the form
+            anomalies = Anomaly.search([('id', '=', anomaly_id)])
+            anomaly = anomalies[0] if anomalies else None
+        elif anomaly_id is not None:
+            anomaly_id = None
+        with Transaction().set_context(
+                default_anomaly=anomaly.id if anomaly else None):
+            values = super().default_get(
+                fields_names, with_rec_name=with_rec_name, **kwargs)
+        if not anomaly:
+            return values
+        filled = anomaly.correction_values()
+        filled['employee'] = anomaly.employee
+        if anomaly.employee.department:
+            filled['department'] = anomaly.employee.department
+        for name, value in filled.items():
+            if fields_names is not None and name not in fields_names:
+                continue
+            if name in {'employee', 'department'}:
+                if with_rec_name:
+                    values[name + '.'] = {'rec_name': value.rec_name}
+                value = value.id
+            values[name] = value
+        return values
+
+    @fields.depends('anomaly', 'employee', 'date', 'time')
     def on_change_anomaly(self):
         if self.anomaly:
             self.employee = self.anomaly.employee
-            self.date = self.anomaly.date
+            values = self.anomaly.correction_values()
+            self.date = values['date']
+            if values.get('time'):
+                self.time = values['time']
 
     @fields.depends('employee', 'date', 'time', 'anomaly', 'type',
         methods=['on_change_anomaly'])
@@ -1393,6 +1475,27 @@ class Correction(
                         Employee(values['employee']), dt.datetime.combine(
                             values['date'], values['time']))])
         return values
+
+    @classmethod
+    def validate_fields(cls, corrections, field_names):
+        super().validate_fields(corrections, field_names)
+        if field_names & {'employee', 'date'}:
+            cls.check_month_open(corrections)
+
+    @classmethod
+    def check_month_open(cls, corrections):
+        "No 补卡 is filed for a month whose attendance is locked"
+        Month = Pool().get('office.attendance.month')
+        drafts = [c for c in corrections if c.state == 'draft']
+        if not drafts:
+            return
+        locked = Month.locked_months({c.employee for c in drafts})
+        for correction in drafts:
+            month = correction.date.replace(day=1)
+            if (correction.employee.id, month) in locked:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_attendance_correction_locked',
+                        month=month.strftime('%Y-%m')))
 
     @classmethod
     def on_modification(cls, mode, corrections, field_names=None):

@@ -80,7 +80,8 @@ class Month(
         'office.department', "Department", required=True, states=_states,
         domain=[('company', '=', Eval('company', -1))])
     month = fields.Date("Month", required=True, states=_states,
-        help="The first day of the month.")
+        context={'date_format': '%Y-%m'},
+        help="The month of the report, as year-month (e.g. 2026-11).")
     lines = fields.One2Many(
         'office.attendance.month.line', 'report', "Lines", readonly=True)
     state = fields.Selection([
@@ -90,6 +91,23 @@ class Month(
             ], "State", required=True, readonly=True, sort=False)
     state_string = state.translated('state')
     computed_at = fields.DateTime("Computed At", readonly=True)
+    month_text = fields.Function(fields.Char("Month"), 'get_month_text')
+    total_working_days = fields.Function(
+        fields.Integer("Total Working Days"), 'get_totals')
+    total_attended_days = fields.Function(
+        fields.Integer("Total Attended Days"), 'get_totals')
+    total_late = fields.Function(
+        fields.Integer("Total Late Arrivals"), 'get_totals')
+    total_early = fields.Function(
+        fields.Integer("Total Early Leaves"), 'get_totals')
+    total_missing = fields.Function(
+        fields.Integer("Total Missing Punches"), 'get_totals')
+    total_absent = fields.Function(
+        fields.Integer("Total Absences"), 'get_totals')
+    total_worked_hours = fields.Function(
+        fields.Numeric("Total Hours Worked", digits=(16, 1)), 'get_totals')
+    total_leave_days = fields.Function(
+        fields.Numeric("Total Leave Days", digits=(16, 1)), 'get_totals')
     del _states
 
     @classmethod
@@ -132,6 +150,31 @@ class Month(
     @classmethod
     def default_department(cls):
         return context_department()
+
+    def get_month_text(self, name):
+        return self.month.strftime('%Y-%m') if self.month else None
+
+    @classmethod
+    def get_totals(cls, reports, names):
+        "The report's totals, each with its own label"
+        leaves = ['leave_annual', 'leave_sick', 'leave_personal',
+            'leave_business_trip', 'leave_compensatory']
+        result = {name: {} for name in names}
+        for report in reports:
+            for name in names:
+                if name == 'total_leave_days':
+                    value = sum((getattr(line, leave) or 0
+                            for line in report.lines for leave in leaves),
+                        Decimal(0))
+                elif name == 'total_worked_hours':
+                    value = sum((line.worked_hours or 0
+                            for line in report.lines), Decimal(0))
+                else:
+                    field = name[len('total_'):]
+                    value = sum(getattr(line, field) or 0
+                        for line in report.lines)
+                result[name][report.id] = value
+        return result
 
     def get_rec_name(self, name):
         return gettext('office_admin.msg_attendance_month_name',

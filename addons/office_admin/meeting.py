@@ -18,7 +18,8 @@ from trytond.pyson import Bool, Eval, If
 from trytond.sql.functions import TSRange
 from trytond.sql.operators import RangeOverlap
 from trytond.tools import grouped_slice
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import (
+    Transaction, check_access, without_check_access)
 
 from .access import OfficeAccessMixin, related_field
 from . import calendar_
@@ -351,6 +352,7 @@ class Meeting(OfficeAccessMixin,
         """Ask for the meetings: a room that needs approval is held for
         them while the approval runs, the others are confirmed at once."""
         cls.check_request(meetings)
+        cls.check_room_free(meetings)
         meetings = cls._expand_series(meetings)
         to_approve = [m for m in meetings if m.room and m.room.needs_approval]
         to_confirm = [m for m in meetings if m not in to_approve]
@@ -510,6 +512,9 @@ class Meeting(OfficeAccessMixin,
         for meetings, values in zip(actions, actions):
             if values.keys() & {'start', 'end', 'room', 'topic'}:
                 rescheduled += [m for m in meetings if m.state == 'confirmed']
+            if values.keys() & {'start', 'end', 'room'}:
+                cls.check_room_free(
+                    [m for m in meetings if m.state in HOLDING], values)
         super().write(*args)
         if rescheduled:
             cls._sync_equipment(rescheduled)
@@ -643,6 +648,59 @@ class Meeting(OfficeAccessMixin,
     # ---- finding a room -------------------------------------------------
 
     @classmethod
+    def check_room_free(cls, meetings, values=None):
+        """Refuse a meeting whose room is held by another one at that time:
+        the message names the holder when the user may read it (else only
+        says the room is booked) and lists the rooms free instead.  The
+        database constraint stays the guard against races."""
+        pool = Pool()
+        Room = pool.get('office.meeting.room')
+        values = values or {}
+        for meeting in meetings:
+            room = values.get('room', meeting.room)
+            if room is not None and not isinstance(room, Room):
+                room = Room(room)
+            start = values.get('start', meeting.start)
+            end = values.get('end', meeting.end)
+            if not room or not start or not end or end <= start:
+                continue
+            domain = [
+                ('room', '=', room.id),
+                ('state', 'in', HOLDING),
+                ('start', '<', end),
+                ('end', '>', start),
+                ]
+            if meeting.id is not None and meeting.id >= 0:
+                domain.append(('id', '!=', meeting.id))
+            with without_check_access():
+                holders = cls.search(domain, limit=1)
+            if not holders:
+                continue
+            holder, = holders
+            with check_access():
+                visible = cls.search([('id', '=', holder.id)])
+            company = meeting.company
+            free = cls.free_rooms(
+                start, end, company=company.id if company else None)
+            free = [r for r in free if r != room]
+            if free:
+                free_text = gettext('office_admin.msg_meeting_free_rooms',
+                    rooms='、'.join(r.rec_name for r in free))
+            else:
+                free_text = gettext('office_admin.msg_meeting_no_free_room')
+            variables = dict(
+                room=room.rec_name,
+                start=calendar_.format_local(holder.start, company),
+                end=calendar_.to_local(holder.end, company).strftime('%H:%M'),
+                free=free_text)
+            if visible:
+                raise MeetingError(gettext(
+                        'office_admin.msg_meeting_room_held',
+                        meeting=holder.rec_name, **variables))
+            raise MeetingError(gettext(
+                    'office_admin.msg_meeting_room_booked', **variables))
+
+    @classmethod
     def free_rooms(cls, start, end, seats=0, equipment=(), company=None):
         """Return the rooms free from start to end with enough seats and
         the equipment, best fit first (fewest spare seats)."""
@@ -695,6 +753,69 @@ class Meeting(OfficeAccessMixin,
                     if a.employee)
         return sorted((e for e in busy if e.id in employee_ids),
             key=lambda e: e.id)
+
+
+class RoomSlot(OfficeAccessMixin, ModelSQL, ModelView):
+    """Room schedule (会议室占用): every meeting that holds a room, with
+    its title only for the meetings the user may read"""
+    __name__ = 'office.meeting.room.slot'
+
+    company = fields.Many2One('company.company', "Company", readonly=True)
+    room = fields.Many2One('office.meeting.room', "Room", readonly=True)
+    start = fields.DateTime("Start", readonly=True)
+    end = fields.DateTime("End", readonly=True)
+    state = fields.Selection([
+            ('requested', "Waiting for Approval"),
+            ('confirmed', "Booked"),
+            ('held', "Held"),
+            ('minutes_done', "Held"),
+            ('archived', "Held"),
+            ], "State", readonly=True)
+    title = fields.Function(fields.Char("Meeting"), 'get_title')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('start', 'ASC'), ('room', 'ASC'), ('id', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Meeting = pool.get('office.meeting')
+        meeting = Meeting.__table__()
+        return meeting.select(
+            meeting.id.as_('id'),
+            meeting.create_uid.as_('create_uid'),
+            meeting.create_date.as_('create_date'),
+            meeting.write_uid.as_('write_uid'),
+            meeting.write_date.as_('write_date'),
+            meeting.company.as_('company'),
+            meeting.room.as_('room'),
+            meeting.start.as_('start'),
+            meeting.end.as_('end'),
+            meeting.state.as_('state'),
+            where=meeting.state.in_(HOLDING) & (meeting.room != Null))
+
+    @classmethod
+    def get_title(cls, slots, name):
+        pool = Pool()
+        Meeting = pool.get('office.meeting')
+        ids = [s.id for s in slots]
+        readable = set()
+        with check_access():
+            for sub in grouped_slice(ids, 200):
+                readable.update(
+                    m.id for m in Meeting.search([('id', 'in', list(sub))]))
+        booked = gettext('office_admin.msg_meeting_slot_booked')
+        titles = {}
+        with without_check_access():
+            for meeting in Meeting.browse(ids):
+                titles[meeting.id] = (
+                    meeting.topic if meeting.id in readable else booked)
+        return titles
+
+    def get_rec_name(self, name):
+        return '%s %s' % (self.room.rec_name if self.room else '', self.title)
 
 
 class MeetingDepartment(OfficeAccessMixin, ModelSQL):

@@ -120,15 +120,35 @@ class FindRoomResult(ModelView):
     __name__ = 'office.meeting.find_room.result'
     rooms = fields.Many2Many(
         'office.meeting.room', None, None, "Free Rooms", readonly=True)
+    lines = fields.One2Many(
+        'office.meeting.find_room.line', None, "Free Rooms",
+        help="Tick the room to book.")
     busy = fields.Many2Many(
         'company.employee', None, None, "Attendees Already Busy",
         readonly=True)
     room = fields.Many2One(
-        'office.meeting.room', "Book",
+        'office.meeting.room', "Room to Book", readonly=True,
         domain=[('id', 'in', Eval('rooms', []))])
     topic = fields.Char("Topic", states={
             'required': Bool(Eval('room')),
             })
+
+    @fields.depends('lines')
+    def on_change_with_room(self):
+        "The room of the one ticked row"
+        ticked = [line.room for line in self.lines or []
+            if line.selected and line.room]
+        return ticked[0].id if len(ticked) == 1 else None
+
+
+class FindRoomLine(ModelView):
+    __name__ = 'office.meeting.find_room.line'
+    selected = fields.Boolean("Book")
+    room = fields.Many2One('office.meeting.room', "Room", readonly=True)
+    location = fields.Char("Location", readonly=True)
+    capacity = fields.Integer("Seats", readonly=True)
+    equipment = fields.Char("Equipment", readonly=True)
+    needs_approval = fields.Boolean("Needs Approval", readonly=True)
 
 
 class FindRoom(Wizard):
@@ -144,9 +164,9 @@ class FindRoom(Wizard):
     result = StateView(
         'office.meeting.find_room.result',
         'office_admin.meeting_find_room_result_view_form', [
-            Button("Back", 'start', 'tryton-back'),
+            Button("Back", 'start', 'tryton-back', validate=False),
             Button("Close", 'end', 'tryton-close'),
-            Button("Book", 'book', 'tryton-ok', default=True),
+            Button("Book and Submit", 'book', 'tryton-ok', default=True),
             ])
     book = StateAction('office_admin.act_meeting')
 
@@ -156,33 +176,63 @@ class FindRoom(Wizard):
         start = self.start.start
         end = start + self.start.duration
         seats = max(self.start.seats or 0, len(self.start.attendees))
-        self.result.rooms = Meeting.free_rooms(
+        rooms = Meeting.free_rooms(
             start, end, seats, self.start.equipment or [],
             company=Transaction().context.get('company'))
+        if not rooms:
+            raise MeetingError(gettext(
+                    'office_admin.msg_meeting_no_free_room'))
+        self.result.rooms = rooms
         self.result.busy = Meeting.busy_employees(
             start, end, self.start.attendees)
         return 'result'
 
     def default_result(self, fields):
+        pool = Pool()
+        Start = pool.get('office.meeting.find_room.start')
+        names = dict(Start.fields_get(['equipment'])['equipment']['selection'])
+        lines = []
+        for room in self.result.rooms:
+            lines.append({
+                    'selected': False,
+                    'room': room.id,
+                    'room.': {'rec_name': room.rec_name},
+                    'location': room.location,
+                    'capacity': room.capacity,
+                    'equipment': '、'.join(sorted(
+                            names.get(t, t) for t in room.equipment_types())),
+                    'needs_approval': room.needs_approval,
+                    })
         return {
             'rooms': [r.id for r in self.result.rooms],
+            'lines': lines,
             'busy': [e.id for e in self.result.busy],
+            'room': None,
+            'topic': getattr(self.result, 'topic', None),
             }
 
     def do_book(self, action):
+        """Book the room of the ticked row and submit the meeting in the
+        same step (a room that needs approval waits for it)"""
         pool = Pool()
         Meeting = pool.get('office.meeting')
         Attendee = pool.get('office.meeting.attendee')
-        if not self.result.room:
-            return None
+        ticked = [line.room for line in self.result.lines
+            if line.selected and line.room]
+        room = ticked[0] if len(ticked) == 1 else None
+        if not room or room not in self.result.rooms:
+            raise MeetingError(gettext('office_admin.msg_meeting_pick_room'))
+        if not self.result.topic:
+            raise MeetingError(gettext('office_admin.msg_meeting_topic'))
         meeting = Meeting(
-            topic=self.result.topic, room=self.result.room,
+            topic=self.result.topic, room=room,
             start=self.start.start,
             end=self.start.start + self.start.duration,
             equipment_needed=self.start.equipment or [])
         meeting.attendees = [Attendee(employee=e)
             for e in self.start.attendees]
         meeting.save()
+        Meeting.request([meeting])
         action['res_id'] = [meeting.id]
         action['views'].reverse()
         return action, {}

@@ -133,7 +133,10 @@ class Requisition(
                     },
                 'submit': {
                     'invisible': Eval('state') != 'draft',
-                    'depends': ['state'],
+                    # Nothing to submit yet: the client would save an
+                    # empty draft that the submission then refuses
+                    'readonly': ~Eval('lines', []),
+                    'depends': ['state', 'lines'],
                     'icon': 'tryton-forward',
                     },
                 'cancel': {
