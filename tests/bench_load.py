@@ -35,6 +35,12 @@ from serverkit import ROOT, start_server  # noqa: E402
 
 LOCUSTFILE = ROOT / 'tests' / 'load' / 'locustfile.py'
 CLOCK_EMPLOYEES = 6
+# The actions of the locustfile
+ACTIONS = {
+    'log in', 'open My Approvals', 'submit request', 'approve request',
+    'book and cancel room', 'search documents', 'search archives',
+    'post punch batch', 'read ledger', 'download watermarked file',
+    }
 
 
 def as_bytes(data):
@@ -42,11 +48,12 @@ def as_bytes(data):
 
 
 def prepare(server, directory, documents=0, rooms=8, archives=20,
-        wait=(10, 30), tour=False):
+        wait=(10, 30), smoke=None):
     """Create what the load needs; write and return the path of the setup
     file the locustfile reads (LOAD_SETUP). wait: the think time of a user
-    between two actions (min, max seconds); tour: every user runs each of
-    its actions once when it starts (the smoke)."""
+    between two actions (min, max seconds); smoke: every user runs each of
+    its actions once when it starts, and the run stops once smoke seconds
+    have passed and every action has run."""
     admin = server.client('admin')
     office = server.client('office_head')
     company = office.context['company']
@@ -99,7 +106,8 @@ def prepare(server, directory, documents=0, rooms=8, archives=20,
     setup = {
         'database': server.database, 'rooms': room_ids, 'seal': seal,
         'punch_key': key, 'clock_codes': codes, 'files': files,
-        'wait': list(wait), 'tour': tour,
+        'wait': list(wait), 'tour': bool(smoke),
+        'until_every_action': smoke, 'actions': sorted(ACTIONS),
         }
     path = Path(directory) / 'load-setup.json'
     path.write_text(json.dumps(setup))

@@ -20,6 +20,7 @@ import os
 import random
 import time
 
+import gevent
 from locust import HttpUser, between, events, task
 
 with open(os.environ['LOAD_SETUP'], encoding='utf-8') as _fp:
@@ -39,7 +40,7 @@ REFUSALS = {
     # Two sessions of one reviewer, or of two reviewers, on one step
     'approve request': ['You are not the current reviewer',
         'has no approval pending', 'This step is waiting for',
-        'No approval is pending'],
+        'No approval is pending', 'Already approved by'],
     }
 
 
@@ -67,6 +68,36 @@ def _encode(value):
     raise TypeError(value)
 
 
+_seen = set()
+
+
+def record(name, start, error):
+    "Record one action as a request of type ACTION"
+    _seen.add(name)
+    events.request.fire(request_type='ACTION', name=name,
+        response_time=(time.perf_counter() - start) * 1000,
+        response_length=0, exception=error, context={})
+
+
+@events.test_start.add_listener
+def _until_every_action(environment, **kwargs):
+    """With SETUP['until_every_action'] = seconds (the smoke): stop the run
+    once that time has passed and every action of SETUP['actions'] has
+    run"""
+    seconds = SETUP.get('until_every_action')
+    if not seconds:
+        return
+    actions = set(SETUP['actions'])
+    started = time.monotonic()
+
+    def watch():
+        while (time.monotonic() - started < seconds
+                or not actions <= _seen):
+            gevent.sleep(1)
+        environment.runner.quit()
+    gevent.spawn(watch)
+
+
 class OfficeUser(HttpUser):
     "A person of the office; the subclasses say who and what they do"
     abstract = True
@@ -78,9 +109,11 @@ class OfficeUser(HttpUser):
         self.session = None
         self.log_in()
         if SETUP.get('tour'):
-            # The smoke: every action of this kind of user once, at once
-            for action in dict.fromkeys(self.tasks):
-                action(self)
+            # The smoke: every action of this kind of user once, at once,
+            # its own first
+            for action in reversed(list(dict.fromkeys(self.tasks))):
+                if action is not OfficeUser.log_in_again:
+                    action(self)
 
     # ---- JSON-RPC -------------------------------------------------------
 
@@ -139,9 +172,7 @@ class OfficeUser(HttpUser):
                 context={'message': str(refusal)})
         except Unexpected as unexpected:
             error = unexpected
-        events.request.fire(request_type='ACTION', name=name,
-            response_time=(time.perf_counter() - start) * 1000,
-            response_length=0, exception=error, context={})
+        record(name, start, error)
 
     # ---- actions --------------------------------------------------------
 
@@ -308,6 +339,4 @@ class ClockDevice(HttpUser):
                     f"refused rows: {response.json()['refused'][:2]}")
             if error:
                 response.failure(error)
-        events.request.fire(request_type='ACTION', name='post punch batch',
-            response_time=(time.perf_counter() - start) * 1000,
-            response_length=0, exception=error, context={})
+        record('post punch batch', start, error)
