@@ -7,11 +7,12 @@ which starts the server, prepares the data and writes the JSON file named
 by LOAD_SETUP: database, rooms, archive files, the clock device's key and
 the employees' clock codes.
 
-Every action is one Locust request name. A refusal the office means (a room
-already booked, a step another reviewer decided first) is counted as a
-success of the action and reported again under the request type REFUSED;
-any other error (HTTP status, server error, unexpected user error) is a
-failure."""
+Every action (one or several calls) is recorded as one request of type
+ACTION under the action's name, timed whole; the calls themselves appear as
+POST under their method. A refusal the office means (a room already
+booked, a step another reviewer decided first) is a success of the action
+and is recorded again as REFUSED; any other error (HTTP status, server
+error, unexpected user error) fails the action."""
 import base64
 import datetime as dt
 import itertools
@@ -34,7 +35,7 @@ HEADS = ['sales_head', 'fin_head']
 OFFICE = ['office_head', 'clerk']
 LEADERS = ['gm', 'vgm']
 
-# Refusals an action may meet by design, by the start of their message
+# Refusals an action may meet by design, by a part of their message
 REFUSALS = {
     'book and cancel room': ['The room is already booked'],
     # Two sessions of one reviewer, or of two reviewers, on one step
