@@ -58,7 +58,10 @@ class Server:
         log (worker.log, cron.log); names: only these."""
         bindir = Path(sys.executable).parent
         commands = {
-            'worker': [bindir / 'trytond-worker', '-n', '1', '-t', '5'],
+            # the office's worker: trytond-worker's loop, started again
+            # when PostgreSQL restarts (bin/_worker.py)
+            'worker': [sys.executable, ROOT / 'bin' / '_worker.py',
+                '-n', '1', '-t', '5'],
             'cron': [bindir / 'trytond-cron', '-n', '1'],
             }
         for name in names or commands:

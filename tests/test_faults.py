@@ -191,7 +191,7 @@ def restart_postgresql(server):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def test_postgresql_restart_under_load(server):
+def test_postgresql_restart_under_load(server, smtp):
     if not throwaway_cluster(server):
         pytest.skip("restarts only a cluster of tests/pgcluster.py")
     admin = server.client('admin')
@@ -258,6 +258,18 @@ def test_postgresql_restart_under_load(server):
         assert all(r == 'ok' for r in recovered), (i, mine)
     # trytond was not restarted: the same workers serve
     assert server.worker_pids() == workers
+
+    # The queue worker reconnected by itself: the reviewer's e-mail of a
+    # request submitted now goes out
+    if 'worker' in server.background:
+        request, = clients[0].model('office.seal.request', 'create',
+            [{'seal': seal, 'purpose': 'fault', 'document_title': "重启后"}])
+        clients[0].model('office.seal.request', 'submit', [request])
+        number, = [r['number'] for r in clients[0].read(
+                    'office.seal.request', [request], ['number'])]
+        assert wait_for(lambda: any(number in m
+                    for m in smtp.to('sales_head@example.com')),
+            timeout=60), "no e-mail after the restart"
 
     # The cache listeners reconnected: a group revoked now is refused by
     # every worker, each having cached the user's rights since the restart

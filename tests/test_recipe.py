@@ -171,7 +171,7 @@ def test_recipe_steps_3_to_7(tmp_path, smtp):
         assert (tmp_path / 'log' / 'worker.log').exists()
         commands = subprocess.run(['ps', '-e', '-o', 'pgid=,args='],
             capture_output=True, text=True).stdout.splitlines()
-        for command in ['trytond-cron -d office', 'trytond-worker -d office']:
+        for command in ['trytond-cron -d office', 'bin/_worker.py -d office']:
             assert any(c.split(None, 1)[0] == str(process.pid)
                 and command in c for c in commands), command
     finally:
