@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Column, Conflict, Excluded, Literal, Union
+from sql import Column, Conflict, Literal, Table, Union
 from sql.aggregate import Count, Sum
 from sql.conditionals import Coalesce
 from sql.functions import CurrentTimestamp, Extract
@@ -102,6 +102,25 @@ class SupplyLineMixin:
         if field_names is None or {'quantity', 'product'} & set(field_names):
             cls.check_lines(lines)
         super()._validate(lines, field_names=field_names)
+
+
+class _Excluded(Table):
+    """The row proposed to ON CONFLICT DO UPDATE (python-sql's Excluded is
+    quoted in capitals, a name PostgreSQL does not know)"""
+
+    def __init__(self):
+        super().__init__('excluded')
+
+    @property
+    def alias(self):
+        return 'excluded'
+
+    @property
+    def has_alias(self):
+        return False
+
+
+Excluded = _Excluded()
 
 
 def _decimal(value):
@@ -463,7 +482,7 @@ class Ledger(OfficeAccessMixin, ModelSQL, ModelView):
             (cls.quantity.sql_cast(Sum(lines.quantity)) * sign
                 ).as_('quantity'),
             (cls.cost.sql_cast(Sum(lines.cost)) * sign).as_('cost'),
-            (Count(Literal('*')) * sign).as_('move_count'),
+            (Count(lines.product) * sign).as_('move_count'),
             # A WHERE clause tells SQLite that ON CONFLICT is not a join's
             where=Literal(True),
             group_by=[lines.company, lines.department, lines.product,
