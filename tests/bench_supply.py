@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,7 +101,7 @@ def more_moves(server, departments, day, count=20, cancel=5):
                 'product': product, 'unit': uom, 'quantity': 1 + i % 3,
                 'from_location': found,
                 'to_location': locations[i % len(locations)],
-                'effective_date': day, 'cost_price': Decimal('2.5'),
+                'effective_date': day,
                 } for i in range(count)])
     for move in ids:
         admin.model('stock.move', 'do', [move])

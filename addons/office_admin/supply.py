@@ -364,8 +364,8 @@ class Ledger(OfficeAccessMixin, ModelSQL, ModelView):
     """Office-supply consumption per department, product and month: the
     done stock moves into (and back from) the departments' consumption
     locations, summed in a table kept up to date in the transaction that
-    does, cancels, changes or deletes a move (see `stock.move` in
-    supply_requisition.py), checked against the moves by a daily job.
+    does, cancels, changes or deletes a move (`Move` below), checked
+    against the moves by a daily job.
 
     A table rather than a materialized view: the figures must be those of
     the moves at every moment (budgets are checked against them), and a
@@ -527,7 +527,7 @@ class Ledger(OfficeAccessMixin, ModelSQL, ModelView):
         if ids is None:
             cursor.execute(*table.delete(where=table.move_count == 0))
             return
-        for sub_ids in grouped_slice(list(ids)):
+        for sub_ids in grouped_slice(list(ids), backend.MAX_QUERY_PARAMS):
             cursor.execute(*table.delete(
                     where=table.id.in_(list(sub_ids))
                     & (table.move_count == 0)))
@@ -557,7 +557,7 @@ class Ledger(OfficeAccessMixin, ModelSQL, ModelView):
         consumption location changed)"""
         table = cls.__table__()
         cursor = Transaction().connection.cursor()
-        for sub in grouped_slice(departments):
+        for sub in grouped_slice(departments, backend.MAX_QUERY_PARAMS):
             ids = [int(d) for d in sub]
             cursor.execute(*table.delete(where=table.department.in_(ids)))
             cls._upsert(cls.moves_query(department_ids=ids))
