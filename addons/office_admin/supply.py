@@ -428,15 +428,45 @@ class Ledger(OfficeAccessMixin, ModelSQL, ModelView):
         if self.year and self.month:
             return '%04d-%02d' % (self.year, self.month)
 
+    # The whole office's year is thousands of lines: they are read without
+    # browsing them (trytond's browse checks every id against all the others)
+
+    @classmethod
+    def search_read(cls, domain, offset=0, limit=None, order=None,
+            fields_names=None):
+        query = cls.search(
+            domain, offset=offset, limit=limit, order=order, query=True)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*query)
+        ids = [i for i, in cursor]
+        fields_names = list(fields_names or ['id'])
+        if 'id' not in fields_names:
+            fields_names.append('id')
+        rows = cls.read(ids, fields_names)
+        index = {i: n for n, i in enumerate(ids)}
+        rows.sort(key=lambda r: index[r['id']])
+        return rows
+
     @classmethod
     def read(cls, ids, fields_names):
-        # The cost is stored exact (the sum of the moves'), shown in cents
-        rows = super().read(ids, fields_names)
-        if 'cost' in fields_names:
-            cent = Decimal('0.01')
-            for row in rows:
-                if row.get('cost') is not None:
-                    row['cost'] = _decimal(row['cost']).quantize(cent)
+        # The period is made from the year and month read, not by the
+        # Function field (which browses the lines)
+        names = [n for n in fields_names if n != 'period']
+        extra = []
+        if 'period' in fields_names:
+            extra = [n for n in ['year', 'month'] if n not in names]
+        rows = super().read(ids, names + extra)
+        cent = Decimal('0.01')
+        for row in rows:
+            if 'period' in fields_names:
+                row['period'] = ('%04d-%02d' % (row['year'], row['month'])
+                    if row['year'] and row['month'] else None)
+            for name in extra:
+                del row[name]
+            # The cost is stored exact (the sum of the moves'), shown in
+            # cents
+            if row.get('cost') is not None:
+                row['cost'] = _decimal(row['cost']).quantize(cent)
         return rows
 
     @classmethod
