@@ -8,10 +8,13 @@
 On a throw-away PostgreSQL cluster (or PG_URI) with trytond under gunicorn
 (4 workers): creates the departments and their consumption locations over
 JSON-RPC, loads a year of issued requisitions (5 lines each, one done stock
-move per line) with SQL, then prints the p50/p95 of reading the consumption
-ledger (the whole year for the office, one department for its head) and the
-time of consolidating one approved plan per department into purchase
-requests."""
+move per line) with SQL, then drops the ledger table and updates the module
+as an upgrade would (the table is filled from the moves), checks the table
+against the moves in SQL (again after moves done and cancelled over
+JSON-RPC), times the consistency job, then prints the p50/p95 of reading the
+consumption ledger (the whole year for the office, one department for its
+head) and the time of consolidating one approved plan per department into
+purchase requests."""
 import argparse
 import datetime as dt
 import os
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -28,8 +32,80 @@ from serverkit import percentile, start_server  # noqa: E402
 
 
 def psql(server, sql):
-    subprocess.run(['psql', f'{server.pg_uri}/{server.database}', '-qc', sql],
-        check=True, capture_output=True)
+    return subprocess.run(
+        ['psql', f'{server.pg_uri}/{server.database}', '-qtAc', sql],
+        check=True, capture_output=True, text=True).stdout.strip()
+
+
+# The ledger computed from the done moves as it was before the table (the
+# view of office_admin 8.0.0), to check the table against
+MOVES_LEDGER = """
+SELECT company, department, product, year, month,
+    sum(quantity) AS quantity, sum(cost) AS cost, count(*) AS move_count
+FROM (
+    SELECT m.company, d.id AS department, m.product,
+        extract(year FROM m.effective_date)::integer AS year,
+        extract(month FROM m.effective_date)::integer AS month,
+        m.internal_quantity AS quantity,
+        m.internal_quantity::numeric * coalesce(m.cost_price, 0) AS cost
+    FROM stock_move m JOIN office_department d
+        ON d.supply_location = m.to_location
+    WHERE m.state = 'done'
+    UNION ALL
+    SELECT m.company, d.id, m.product,
+        extract(year FROM m.effective_date)::integer,
+        extract(month FROM m.effective_date)::integer,
+        -m.internal_quantity,
+        -m.internal_quantity::numeric * coalesce(m.cost_price, 0)
+    FROM stock_move m JOIN office_department d
+        ON d.supply_location = m.from_location
+    WHERE m.state = 'done') AS lines
+GROUP BY company, department, product, year, month"""
+LEDGER = """
+SELECT company, department, product, year, month, quantity, cost, move_count
+FROM office_supply_ledger"""
+
+
+def identity(server):
+    "Return (lines of the ledger, lines that differ from the moves)"
+    lines = int(psql(server, 'SELECT count(*) FROM office_supply_ledger'))
+    differ = int(psql(server, f"""
+SELECT count(*) FROM (
+    ({MOVES_LEDGER} EXCEPT {LEDGER})
+    UNION ALL ({LEDGER} EXCEPT {MOVES_LEDGER})) AS differences"""))
+    return lines, differ
+
+
+def upgrade(server):
+    """Drop the ledger table and update the module, as an upgrade from the
+    ledger view: __register__ fills the table from the moves"""
+    psql(server, 'DROP TABLE office_supply_ledger')
+    start = time.perf_counter()
+    subprocess.run([Path(sys.executable).parent / 'trytond-admin',
+            '-d', server.database, '-u', 'office_admin'],
+        env=server.env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def more_moves(server, departments, day, count=20, cancel=5):
+    """Issue count moves to the departments over JSON-RPC, the same product
+    and month for all, and cancel some of them"""
+    admin = server.client('admin')
+    found, = admin.search('stock.location', [('type', '=', 'lost_found')])[:1]
+    product, = admin.search('product.product', [('code', '=', 'PEN')])
+    uom, = [p['default_uom'] for p in admin.read(
+            'product.product', [product], ['default_uom'])]
+    locations = [d['supply_location'] for d in admin.read(
+            'office.department', departments[:2], ['supply_location'])]
+    ids = admin.model('stock.move', 'create', [{
+                'product': product, 'unit': uom, 'quantity': 1 + i % 3,
+                'from_location': found,
+                'to_location': locations[i % len(locations)],
+                'effective_date': day,
+                } for i in range(count)])
+    for move in ids:
+        admin.model('stock.move', 'do', [move])
+    admin.model('stock.move', 'cancel', ids[:cancel])
 
 
 def make_departments(server, count):
@@ -140,7 +216,25 @@ def main():
             elapsed = load(server, args.lines)
             print(f"loaded {args.lines} requisition lines and done moves over "
                 f"{len(departments)} departments in {elapsed:.1f} s")
-            year = dt.date.today().year
+            elapsed = upgrade(server)
+            print(f"module update filling the ledger table from the moves "
+                f"(trytond-admin -u office_admin): {elapsed:.1f} s")
+            lines, differ = identity(server)
+            print(f"identity check after the fill: {lines} ledger lines, "
+                f"{differ} differing from the moves")
+            day = dt.datetime.now(ZoneInfo('Asia/Shanghai')).date()
+            more_moves(server, departments, day)
+            lines, differ = identity(server)
+            print(f"identity check after 20 moves done and 5 cancelled over "
+                f"JSON-RPC: {lines} ledger lines, {differ} differing")
+            admin = server.client('admin')
+            cron, = admin.search('ir.cron',
+                [('method', '=', 'office.supply.ledger|check_ledger')])
+            times, _ = timed(
+                lambda: admin.model('ir.cron', 'run_once', [cron]), 1)
+            print(f"consistency job (office.supply.ledger|check_ledger) over "
+                f"the moves: {times[0] * 1000:.0f} ms")
+            year = day.year
             fields = ['department', 'product', 'period', 'quantity', 'cost']
             clerk = server.client('clerk')
             times, rows = timed(lambda: clerk.search(

@@ -6,18 +6,20 @@ the purchase requests the order points generate and the store's stocktakes.
 
 Requisitions live in supply_requisition.py, monthly demand plans and their
 consolidation into purchase requests in supply_plan.py."""
+import contextvars
 import datetime as dt
 import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from sql import Union
-from sql.aggregate import Min, Sum
+from sql import Column, Conflict, Literal, Table, Union
+from sql.aggregate import Count, Sum
 from sql.conditionals import Coalesce
-from sql.functions import Extract
+from sql.functions import CurrentTimestamp, Extract
 
+from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import ModelSQL, ModelView, Unique, fields
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.tools import grouped_slice
@@ -100,6 +102,32 @@ class SupplyLineMixin:
         if field_names is None or {'quantity', 'product'} & set(field_names):
             cls.check_lines(lines)
         super()._validate(lines, field_names=field_names)
+
+
+class _Excluded(Table):
+    """The row proposed to ON CONFLICT DO UPDATE (python-sql's Excluded is
+    quoted in capitals, a name PostgreSQL does not know)"""
+
+    def __init__(self):
+        super().__init__('excluded')
+
+    @property
+    def alias(self):
+        return 'excluded'
+
+    @property
+    def has_alias(self):
+        return False
+
+
+Excluded = _Excluded()
+
+
+def _decimal(value):
+    "Return value (a number, or bytes from SQLite) as a Decimal"
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def product_costs(products, company=None):
@@ -204,6 +232,16 @@ class Department(metaclass=PoolMeta):
             ('supply_location_unique', Unique(t, t.supply_location),
                 'office_admin.msg_supply_location_unique'),
             ]
+
+    @classmethod
+    def on_modification(cls, mode, departments, field_names=None):
+        pool = Pool()
+        Ledger = pool.get('office.supply.ledger')
+        super().on_modification(mode, departments, field_names=field_names)
+        # The ledger counts the moves of a department's current location
+        if ((mode == 'create' and any(d.supply_location for d in departments))
+                or (mode == 'write' and 'supply_location' in field_names)):
+            Ledger.recompute_departments(departments)
 
     @classmethod
     def create_supply_locations(cls, departments):
@@ -323,75 +361,340 @@ class Budget(OfficeAccessMixin, ModelSQL, ModelView):
 
 
 class Ledger(OfficeAccessMixin, ModelSQL, ModelView):
-    """Office-supply consumption per department, product and month, read
-    from the done stock moves into (and back from) the departments'
-    consumption locations"""
+    """Office-supply consumption per department, product and month: the
+    done stock moves into (and back from) the departments' consumption
+    locations, summed in a table kept up to date in the transaction that
+    does, cancels, changes or deletes a move (`Move` below), checked
+    against the moves by a daily job.
+
+    A table rather than a materialized view: the figures must be those of
+    the moves at every moment (budgets are checked against them), and a
+    view refreshed by a job is stale between refreshes and does not exist
+    on SQLite.  Each update is an UPSERT of the difference, so two moves
+    done at once for the same row never lose one another (on PostgreSQL
+    the second waits for the first's row lock, then is retried by trytond
+    as a serialization failure)."""
     __name__ = 'office.supply.ledger'
 
-    company = fields.Many2One('company.company', "Company", readonly=True)
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True,
+        ondelete='CASCADE')
     department = fields.Many2One(
-        'office.department', "Department", readonly=True)
+        'office.department', "Department", required=True, readonly=True,
+        ondelete='CASCADE')
     product = fields.Many2One(
-        'product.product', "Product", readonly=True,
+        'product.product', "Product", required=True, readonly=True,
+        ondelete='CASCADE',
         context={'company': Eval('company', -1)}, depends={'company'})
-    year = fields.Integer("Year", readonly=True)
-    month = fields.Integer("Month", readonly=True)
+    year = fields.Integer("Year", required=True, readonly=True)
+    month = fields.Integer("Month", required=True, readonly=True)
     period = fields.Function(fields.Char("Period"), 'get_period')
     quantity = fields.Float("Quantity", readonly=True)
     cost = fields.Numeric("Cost", digits=(16, 2), readonly=True)
+    move_count = fields.Integer(
+        "Moves", readonly=True,
+        help="The number of done moves counted in the line.")
+
+    # The columns that make a line of the ledger, and those summed
+    _keys = ['company', 'department', 'product', 'year', 'month']
+    _sums = ['quantity', 'cost', 'move_count']
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('line_unique',
+                Unique(t, t.company, t.department, t.product, t.year,
+                    t.month),
+                'office_admin.msg_supply_ledger_unique'),
+            ]
+        cls._sql_indexes.add(
+            Index(t, (t.year, Index.Range()), (t.month, Index.Range())))
         cls._order = [
             ('year', 'DESC'), ('month', 'DESC'),
             ('department', 'ASC'), ('product', 'ASC'), ('id', 'ASC')]
 
     @classmethod
-    def table_query(cls):
-        pool = Pool()
-        Move = pool.get('stock.move')
-        Department = pool.get('office.department')
-        context = Transaction().context
-
-        def moves(column, sign):
-            # One equi-join per direction (an OR join defeats hash joins)
-            move = Move.__table__()
-            department = Department.__table__()
-            where = move.state == 'done'
-            if context.get('company'):
-                where &= move.company == context['company']
-            return move.join(department,
-                condition=getattr(move, column) == department.supply_location
-                ).select(
-                    move.id.as_('move'),
-                    move.company.as_('company'),
-                    department.id.as_('department'),
-                    move.product.as_('product'),
-                    move.effective_date.as_('date'),
-                    (move.internal_quantity * sign).as_('quantity'),
-                    (cls.cost.sql_cast(move.internal_quantity)
-                        * Coalesce(move.cost_price, 0) * sign).as_('cost'),
-                    where=where)
-        lines = Union(moves('to_location', 1), moves('from_location', -1),
-            all_=True)
-        year = Extract('YEAR', lines.date)
-        month = Extract('MONTH', lines.date)
-        return lines.select(
-            Min(lines.move).as_('id'),
-            lines.company.as_('company'),
-            lines.department.as_('department'),
-            lines.product.as_('product'),
-            cls.year.sql_cast(year).as_('year'),
-            cls.month.sql_cast(month).as_('month'),
-            cls.quantity.sql_cast(Sum(lines.quantity)).as_('quantity'),
-            cls.cost.sql_cast(Sum(lines.cost)).as_('cost'),
-            group_by=[lines.company, lines.department, lines.product,
-                year, month])
+    def __register__(cls, module):
+        # Before this table, the ledger was a view of the moves: fill it
+        # from the moves done so far the first time it is created
+        created = not backend.TableHandler.table_exist(cls._table)
+        super().__register__(module)
+        if created:
+            cls.add_moves(None, 1)
 
     def get_period(self, name):
         if self.year and self.month:
             return '%04d-%02d' % (self.year, self.month)
+
+    # The whole office's year is thousands of lines: they are read without
+    # browsing them (trytond's browse checks every id against all the others)
+
+    @classmethod
+    def search_read(cls, domain, offset=0, limit=None, order=None,
+            fields_names=None):
+        query = cls.search(
+            domain, offset=offset, limit=limit, order=order, query=True)
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*query)
+        ids = [i for i, in cursor]
+        fields_names = list(fields_names or ['id'])
+        if 'id' not in fields_names:
+            fields_names.append('id')
+        rows = cls.read(ids, fields_names)
+        index = {i: n for n, i in enumerate(ids)}
+        rows.sort(key=lambda r: index[r['id']])
+        return rows
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        # The period is made from the year and month read, not by the
+        # Function field (which browses the lines)
+        names = [n for n in fields_names if n != 'period']
+        extra = []
+        if 'period' in fields_names:
+            extra = [n for n in ['year', 'month'] if n not in names]
+        rows = super().read(ids, names + extra)
+        cent = Decimal('0.01')
+        for row in rows:
+            if 'period' in fields_names:
+                row['period'] = ('%04d-%02d' % (row['year'], row['month'])
+                    if row['year'] and row['month'] else None)
+            for name in extra:
+                del row[name]
+            # The cost is stored exact (the sum of the moves'), shown in
+            # cents
+            if row.get('cost') is not None:
+                row['cost'] = _decimal(row['cost']).quantize(cent)
+        return rows
+
+    @classmethod
+    def moves_query(cls, move_ids=None, department_ids=None, sign=1):
+        """Return the query of the ledger lines computed from the done moves
+        (columns: _keys + _sums), of the given moves or departments only,
+        multiplied by sign"""
+        pool = Pool()
+        Move = pool.get('stock.move')
+        Department = pool.get('office.department')
+
+        def moves(column, direction):
+            # One equi-join per direction (an OR join defeats hash joins)
+            move = Move.__table__()
+            department = Department.__table__()
+            where = move.state == 'done'
+            if move_ids is not None:
+                where &= move.id.in_(list(move_ids))
+            if department_ids is not None:
+                where &= department.id.in_(list(department_ids))
+            return move.join(department,
+                condition=getattr(move, column) == department.supply_location
+                ).select(
+                    move.company.as_('company'),
+                    department.id.as_('department'),
+                    move.product.as_('product'),
+                    move.effective_date.as_('date'),
+                    (move.internal_quantity * direction).as_('quantity'),
+                    (cls.cost.sql_cast(move.internal_quantity)
+                        * Coalesce(move.cost_price, 0) * direction
+                        ).as_('cost'),
+                    where=where)
+        lines = Union(moves('to_location', 1), moves('from_location', -1),
+            all_=True)
+        year = cls.year.sql_cast(Extract('YEAR', lines.date))
+        month = cls.month.sql_cast(Extract('MONTH', lines.date))
+        return lines.select(
+            lines.company.as_('company'),
+            lines.department.as_('department'),
+            lines.product.as_('product'),
+            year.as_('year'),
+            month.as_('month'),
+            (cls.quantity.sql_cast(Sum(lines.quantity)) * sign
+                ).as_('quantity'),
+            (cls.cost.sql_cast(Sum(lines.cost)) * sign).as_('cost'),
+            (Count(lines.product) * sign).as_('move_count'),
+            # A WHERE clause tells SQLite that ON CONFLICT is not a join's
+            where=Literal(True),
+            group_by=[lines.company, lines.department, lines.product,
+                year, month])
+
+    @classmethod
+    def _upsert(cls, lines):
+        """Add lines (a query or a list of rows, columns: _keys + _sums) to
+        the ledger; return the ids of the lines it touched (None when the
+        database cannot tell)"""
+        transaction = Transaction()
+        database = transaction.database
+        cursor = transaction.connection.cursor()
+        table = cls.__table__()
+        keys = [Column(table, k) for k in cls._keys]
+        sums = [Column(table, s) for s in cls._sums]
+        who = [transaction.user, CurrentTimestamp()]
+        if isinstance(lines, list):
+            values = [list(row) + who for row in lines]
+        else:
+            values = lines.select(
+                *[Column(lines, c) for c in cls._keys + cls._sums],
+                Literal(transaction.user), CurrentTimestamp(),
+                where=Literal(True))
+        insert = table.insert(
+            keys + sums + [table.create_uid, table.create_date], values,
+            on_conflict=Conflict(table, indexed_columns=keys,
+                columns=sums + [table.write_uid, table.write_date],
+                values=[c + Column(Excluded, c.name) for c in sums]
+                + [Literal(transaction.user), CurrentTimestamp()]))
+        if database.has_returning():
+            insert.returning = [table.id]
+            cursor.execute(*insert)
+            return {i for i, in cursor}
+        cursor.execute(*insert)
+
+    @classmethod
+    def remove_empty(cls, ids):
+        "Remove the lines that count no move any more"
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        if ids is None:
+            cursor.execute(*table.delete(where=table.move_count == 0))
+            return
+        for sub_ids in grouped_slice(list(ids), backend.MAX_QUERY_PARAMS):
+            cursor.execute(*table.delete(
+                    where=table.id.in_(list(sub_ids))
+                    & (table.move_count == 0)))
+
+    @classmethod
+    def add_moves(cls, move_ids, sign, cleanup=True):
+        """Add (sign 1) or remove (sign -1) the done moves among move_ids
+        (all when None) to the ledger; return the ids of the lines touched
+        (None when unknown), emptied lines are removed when cleanup"""
+        touched = set()
+        if move_ids is None:
+            touched = cls._upsert(cls.moves_query(sign=sign))
+        else:
+            # Two directions in the union: each gets half of the parameters
+            size = backend.MAX_QUERY_PARAMS // 2 - 10
+            for sub_ids in grouped_slice(list(move_ids), size):
+                result = cls._upsert(cls.moves_query(
+                        move_ids=list(sub_ids), sign=sign))
+                touched = _union(touched, result)
+        if cleanup:
+            cls.remove_empty(touched)
+        return touched
+
+    @classmethod
+    def recompute_departments(cls, departments):
+        """Recompute the lines of the departments from the moves (their
+        consumption location changed)"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        for sub in grouped_slice(departments, backend.MAX_QUERY_PARAMS):
+            ids = [int(d) for d in sub]
+            cursor.execute(*table.delete(where=table.department.in_(ids)))
+            cls._upsert(cls.moves_query(department_ids=ids))
+
+    @classmethod
+    def differences(cls):
+        """Return the lines where the ledger differs from the done moves,
+        as a sorted list of (key, ledger values, moves values); the values
+        are (quantity, cost, move count), None for a missing line"""
+        cursor = Transaction().connection.cursor()
+        table = cls.__table__()
+        size = len(cls._keys)
+
+        def read(query):
+            result = {}
+            cursor.execute(*query)
+            for row in cursor:
+                result[tuple(row[:size])] = (
+                    row[size] or 0,
+                    _decimal(row[size + 1] or 0),
+                    row[size + 2] or 0)
+            return result
+        # Under trytond's REPEATABLE READ both reads see the same snapshot
+        stored = read(table.select(
+                *[Column(table, c) for c in cls._keys + cls._sums]))
+        computed = read(cls.moves_query())
+
+        def same(a, b):
+            return (a is not None and b is not None
+                and abs(a[0] - b[0]) < 1e-6
+                and abs(a[1] - b[1]) < Decimal('0.0001')
+                and a[2] == b[2])
+        return [(key, stored.get(key), computed.get(key))
+            for key in sorted(stored.keys() | computed.keys())
+            if not same(stored.get(key), computed.get(key))]
+
+    @classmethod
+    def check_ledger(cls, repair=True):
+        """Compare the ledger with the done moves and, when repair, correct
+        it; return the differences found (see differences). Scheduled
+        daily; each difference is logged."""
+        differences = cls.differences()
+        for key, stored, computed in differences:
+            logger.warning(
+                "supply ledger %s: %s in the ledger, %s from the moves%s",
+                dict(zip(cls._keys, key)), stored, computed,
+                ", repaired" if repair else "")
+        if repair and differences:
+            zero = (0, Decimal(0), 0)
+            cls._upsert([
+                    list(key) + [c - s for c, s in zip(
+                            computed or zero, stored or zero)]
+                    for key, stored, computed in differences])
+            cls.remove_empty(None)
+        return differences
+
+
+# The moves whose ledger lines an outer write of moves is updating
+_ledger_moves = contextvars.ContextVar(
+    'office_supply_ledger_moves', default=frozenset())
+
+
+def _union(a, b):
+    "Union of two sets of ids where None means unknown"
+    return None if a is None or b is None else a | b
+
+
+class Move(metaclass=PoolMeta):
+    __name__ = 'stock.move'
+
+    # What a move brings to the ledger depends on these fields
+    _supply_ledger_fields = {
+        'state', 'product', 'quantity', 'unit', 'internal_quantity',
+        'from_location', 'to_location', 'company', 'effective_date',
+        'cost_price'}
+
+    @classmethod
+    def write(cls, *args):
+        # The ledger takes out what the done moves brought, then adds what
+        # they bring after the write (done, cancelled, cost changed)
+        Ledger = Pool().get('office.supply.ledger')
+        outer = _ledger_moves.get()
+        actions = iter(args)
+        ids = set()
+        for moves, values in zip(actions, actions):
+            if values.keys() & cls._supply_ledger_fields:
+                ids.update(int(m) for m in moves)
+        ids -= outer
+        if not ids:
+            return super().write(*args)
+        touched = Ledger.add_moves(ids, -1, cleanup=False)
+        # A write the write makes on the same moves (computed fields) is
+        # counted by this one
+        token = _ledger_moves.set(outer | ids)
+        try:
+            super().write(*args)
+        finally:
+            _ledger_moves.reset(token)
+        touched = _union(touched, Ledger.add_moves(ids, 1, cleanup=False))
+        Ledger.remove_empty(touched)
+
+    @classmethod
+    def delete(cls, moves):
+        Ledger = Pool().get('office.supply.ledger')
+        touched = Ledger.add_moves([int(m) for m in moves], -1, cleanup=False)
+        super().delete(moves)
+        Ledger.remove_empty(touched)
 
 
 class PurchaseRequest(metaclass=PoolMeta):
@@ -553,6 +856,8 @@ class Cron(metaclass=PoolMeta):
                     "Office: Supply Plan Reminders"),
                 ('stock.inventory|office_plan_stocktakes',
                     "Office: Prepare Supply Stocktakes"),
+                ('office.supply.ledger|check_ledger',
+                    "Office: Check Supply Ledger"),
                 ])
 
 
