@@ -298,15 +298,32 @@ def count_statements(config, model, method, ids, exclude=None):
             LoggingCursor as Cursor)
     else:
         from trytond.backend.sqlite.database import SQLiteCursor as Cursor
+    import threading
+
+    from trytond.cache import Cache
     pool = Pool(config.database_name)
-    counts = {'all': 0, 'excluded': 0, 'depth': 0}
+    counts = {'all': 0, 'excluded': 0, 'depth': 0, 'sync': 0}
     execute = Cursor.execute
+    thread = threading.get_ident()
 
     def counting(self, *args, **kwargs):
-        counts['all'] += 1
-        if counts['depth']:
-            counts['excluded'] += 1
+        # Only this call's: not another thread's (trytond's cache listener)
+        # nor the cache synchronisation trytond runs when its timeout
+        # passed (a matter of time, not of the call)
+        if threading.get_ident() == thread and not counts['sync']:
+            counts['all'] += 1
+            if counts['depth']:
+                counts['excluded'] += 1
         return execute(self, *args, **kwargs)
+
+    sync = vars(Cache)['sync']
+
+    def syncing(cls, transaction):
+        counts['sync'] += 1
+        try:
+            return sync.__func__(cls, transaction)
+        finally:
+            counts['sync'] -= 1
 
     patched = None
     if exclude:
@@ -325,6 +342,7 @@ def count_statements(config, model, method, ids, exclude=None):
     context = dict(config.context, _check_access=True)
     extras = {}
     Cursor.execute = counting
+    Cache.sync = classmethod(syncing)
     try:
         while True:
             with Transaction().start(config.database_name, config.user,
@@ -340,6 +358,7 @@ def count_statements(config, model, method, ids, exclude=None):
             break
     finally:
         Cursor.execute = execute
+        Cache.sync = sync
         if patched:
             Excluded, own, value = patched
             if own:
