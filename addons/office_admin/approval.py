@@ -13,8 +13,11 @@ from collections import defaultdict
 from functools import wraps
 from types import SimpleNamespace
 
-from sql import Null
+from sql import Literal, Null, Union
+from sql.aggregate import Max
+from sql.operators import Exists
 
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
@@ -91,6 +94,9 @@ DECISIONS = {'approved', 'rejected', 'returned'}
 # The approval actions: name -> (method name, reason required), filled by
 # @approval_action on the methods of ApprovalMixin
 APPROVAL_ACTIONS = {}
+# The actions that lock the request: trytond takes a lock by restarting the
+# transaction, so their buttons lock it before any other work
+APPROVAL_LOCKING = {'approve', 'withdraw'}
 # A requester may remind the same reviewers at most once in this delay.
 REMIND_DELAY = dt.timedelta(hours=1)
 
@@ -173,10 +179,30 @@ class ApprovalRule(
     allow_self_approval = fields.Boolean(
         "Allow Self-approval",
         help="Let a requester who is also a reviewer approve his own step.")
+    # Configuration read at every submission and decision, cleared on any
+    # change of a rule, a tier or its users (in every worker, see
+    # trytond.cache): (model, company) -> rules, (rule, language) -> tiers
+    _find_cache = Cache('office.approval.rule.find', context=False)
+    _tiers_cache = Cache('office.approval.rule.tiers', context=False)
+    _rule_values = ['condition', 'skip_repeated', 'allow_self_approval']
+    # (a tier's department and group are read when used: their deletion
+    # sets them to NULL in SQL, without clearing the cache)
+    _tier_values = ['rule', 'sequence', 'name', 'condition',
+        'reviewer_source', 'mode', 'timeout_hours', 'timeout_action']
 
     @classmethod
     def default_skip_repeated(cls):
         return True
+
+    @classmethod
+    def clear_cache(cls):
+        cls._find_cache.clear()
+        cls._tiers_cache.clear()
+
+    @classmethod
+    def on_modification(cls, mode, rules, field_names=None):
+        super().on_modification(mode, rules, field_names=field_names)
+        cls.clear_cache()
 
     @classmethod
     def validate_fields(cls, rules, field_names):
@@ -207,15 +233,45 @@ class ApprovalRule(
     @classmethod
     def find(cls, record):
         company = getattr(record, 'company', None)
-        for rule in cls.search([
-                    ('model.name', '=', record.__name__),
-                    ['OR',
-                        ('company', '=', None),
-                        ('company', '=', company.id if company else None),
-                        ],
-                    ], order=[('sequence', 'ASC NULLS LAST'), ('id', 'ASC')]):
+        key = (record.__name__, company.id if company else None)
+        rules = cls._find_cache.get(key)
+        if rules is None:
+            rules = [{'id': r.id, **{n: getattr(r, n)
+                            for n in cls._rule_values}}
+                for r in cls.search([
+                        ('model.name', '=', record.__name__),
+                        ['OR',
+                            ('company', '=', None),
+                            ('company', '=', key[1]),
+                            ],
+                        ], order=[
+                        ('sequence', 'ASC NULLS LAST'), ('id', 'ASC')])]
+            cls._find_cache.set(key, rules)
+        for values in rules:
+            values = dict(values)
+            rule = cls(values.pop('id'), **values)
             if rule.match(record):
                 return rule
+
+    def get_tiers(self):
+        "Return the tiers of the rule in their order (cached)"
+        pool = Pool()
+        Tier = pool.get('office.approval.tier')
+        key = (self.id, Transaction().language)
+        tiers = self._tiers_cache.get(key)
+        if tiers is None:
+            tiers = [{'id': t.id, **{n: getattr(t, n)
+                            for n in self._tier_values}}
+                for t in sorted(self.__class__(self.id).tiers,
+                    key=lambda t: (t.sequence is None, t.sequence or 0, t.id))]
+            for values in tiers:
+                values['rule'] = values['rule'].id
+            self._tiers_cache.set(key, tiers)
+        result = []
+        for values in tiers:
+            values = dict(values)
+            result.append(Tier(values.pop('id'), **values))
+        return result
 
 
 class ApprovalTier(OfficeAccessMixin, sequence_ordered(), ModelSQL, ModelView):
@@ -265,6 +321,11 @@ class ApprovalTier(OfficeAccessMixin, sequence_ordered(), ModelSQL, ModelView):
     @classmethod
     def default_mode(cls):
         return 'any'
+
+    @classmethod
+    def on_modification(cls, mode, tiers, field_names=None):
+        super().on_modification(mode, tiers, field_names=field_names)
+        Pool().get('office.approval.rule').clear_cache()
 
     @classmethod
     def default_reviewer_source(cls):
@@ -323,16 +384,18 @@ class ApprovalTier(OfficeAccessMixin, sequence_ordered(), ModelSQL, ModelView):
 
             def eligible(users):
                 # Reviewers are people: users with an employee of the
-                # record's company (not the system administrator)
-                result = []
-                for user in users:
-                    if not self.rule.allow_self_approval and user == requester:
-                        continue
-                    if company and not any(
-                            e.company == company for e in user.employees):
-                        continue
-                    result.append(user)
-                return result
+                # record's company (not the system administrator), found
+                # in one query
+                if not self.rule.allow_self_approval:
+                    users = [u for u in users if u != requester]
+                if company and users:
+                    with Transaction().set_context(active_test=False):
+                        staff = {u.id for u in User.search([
+                                    ('id', 'in', [u.id for u in users]),
+                                    ('employees.company', '=', company.id),
+                                    ])}
+                    users = [u for u in users if u.id in staff]
+                return users
             users = eligible(users)
             if users:
                 return users, False
@@ -346,6 +409,11 @@ class ApprovalTierUser(OfficeAccessMixin, ModelSQL):
         'office.approval.tier', "Tier", required=True, ondelete='CASCADE')
     user = fields.Many2One(
         'res.user', "User", required=True, ondelete='CASCADE')
+
+    @classmethod
+    def on_modification(cls, mode, records, field_names=None):
+        super().on_modification(mode, records, field_names=field_names)
+        Pool().get('office.approval.rule').clear_cache()
 
 
 class ApprovalDelegation(
@@ -664,13 +732,18 @@ class ApprovalRequest(
         if mode == 'create' or (mode == 'write' and (
                     not field_names
                     or field_names & {'requester', 'secrecy_rank'})):
-            cls.sync_access(requests)
+            # A new request has no steps or copies yet
+            cls.sync_access(requests, added=mode == 'create')
 
     @classmethod
-    def sync_access(cls, requests):
+    def sync_access(cls, requests, added=False):
         """Copy the request's secrecy rank onto its steps and copies and
         store the users involved (requester, reviewers, those reviewed for
-        and those copied): the record rules read only stored fields."""
+        and those copied): the record rules read only stored fields.
+
+        added: only steps or copies were created (they take the request's
+        rank when created, see RequestChildMixin): the users they involve
+        are added, nothing is removed."""
         pool = Pool()
         Step = pool.get('office.approval.step')
         Copy = pool.get('office.approval.copy')
@@ -682,23 +755,38 @@ class ApprovalRequest(
         cursor = Transaction().connection.cursor()
         for sub_ids in grouped_slice([int(r) for r in requests], 200):
             sub_ids = list(sub_ids)
-            for table in [step, copy]:
-                cursor.execute(*table.update(
-                        [table.secrecy_rank],
-                        [request.select(request.secrecy_rank,
-                                where=request.id == table.request)],
-                        where=table.request.in_(sub_ids)))
-            wanted = set()
-            cursor.execute(*request.select(request.id, request.requester,
-                    where=request.id.in_(sub_ids)))
-            wanted.update(cursor)
-            for column in [step.reviewer, step.original_reviewer]:
-                cursor.execute(*step.select(step.request, column,
-                        where=step.request.in_(sub_ids) & (column != Null)))
-                wanted.update(cursor)
-            cursor.execute(*copy.select(copy.request, copy.user,
+            if not added:
+                for table in [step, copy]:
+                    cursor.execute(*table.update(
+                            [table.secrecy_rank],
+                            [request.select(request.secrecy_rank,
+                                    where=request.id == table.request)],
+                            where=table.request.in_(sub_ids)))
+            # Everyone involved, in one query
+            wanted = Union(
+                request.select(request.id.as_('request'),
+                    request.requester.as_('user'),
+                    where=request.id.in_(sub_ids)),
+                step.select(step.request.as_('request'),
+                    step.reviewer.as_('user'),
+                    where=step.request.in_(sub_ids)),
+                step.select(step.request.as_('request'),
+                    step.original_reviewer.as_('user'),
+                    where=step.request.in_(sub_ids)
+                    & (step.original_reviewer != Null)),
+                copy.select(copy.request.as_('request'),
+                    copy.user.as_('user'),
                     where=copy.request.in_(sub_ids)))
-            wanted.update(cursor)
+            if added:
+                new = wanted.select(wanted.request, wanted.user,
+                    where=~Exists(involved.select(Literal(1),
+                            where=(involved.request == wanted.request)
+                            & (involved.user == wanted.user))))
+                cursor.execute(*involved.insert(
+                        [involved.request, involved.user], new))
+                continue
+            cursor.execute(*wanted)
+            wanted = set(cursor)
             cursor.execute(*involved.select(
                     involved.id, involved.request, involved.user,
                     where=involved.request.in_(sub_ids)))
@@ -725,6 +813,11 @@ class ApprovalRequest(
         raise AccessError(gettext('office_admin.msg_approval_no_delete'))
 
     def get_record(self):
+        # The stored model and id: reading the Reference checks again that
+        # the record exists (the engine works on pending requests, whose
+        # records cannot be deleted)
+        if self.res_model and self.res_id is not None:
+            return Pool().get(self.res_model)(self.res_id)
         return self.resource
 
     def self_review_excluded(self):
@@ -754,8 +847,7 @@ class ApprovalRequest(
         return request
 
     def _tiers(self):
-        return sorted(self.rule.tiers, key=lambda t: (
-                t.sequence is None, t.sequence or 0, t.id))
+        return self.rule.get_tiers()
 
     def activate_after(self, sequence, skip=True):
         """Activate the first tier after sequence that applies to the record.
@@ -795,9 +887,9 @@ class ApprovalRequest(
                         ('decided_as', '=', 'reviewer'),
                         ])}
         now = _now()
-        calendar = pool.get('office.calendar').get_calendar(self.company)
         deadline = None
         if tier.timeout_hours:
+            calendar = pool.get('office.calendar').get_calendar(self.company)
             deadline = calendar.add_working_hours(
                 now, tier.timeout_hours, self.company)
         steps = []
@@ -861,8 +953,9 @@ class ApprovalRequest(
                 ('state', '=', 'pending'),
                 ], order=[('id', 'ASC')])
 
-    def tier_complete(self):
-        steps = self.current_steps()
+    def tier_complete(self, steps=None):
+        if steps is None:
+            steps = self.current_steps()
         required = [s for s in steps if s.required]
         normal = [s for s in steps if not s.required]
         if not all(s.state in DONE for s in required):
@@ -878,9 +971,10 @@ class ApprovalRequest(
         steps."""
         pool = Pool()
         Step = pool.get('office.approval.step')
-        if not self.tier_complete():
+        steps = self.current_steps()
+        if not self.tier_complete(steps):
             return []
-        leftover = [s for s in self.current_steps() if s.state == 'pending']
+        leftover = [s for s in steps if s.state == 'pending']
         if leftover:
             Step.close(leftover, 'cancelled')
         if self.activate_after(self.tier_sequence):
@@ -1082,7 +1176,8 @@ class ApprovalStep(
         if mode == 'create' or (mode == 'write' and (
                     not field_names or field_names & {
                         'request', 'reviewer', 'original_reviewer'})):
-            Request.sync_access({s.request.id for s in steps})
+            Request.sync_access({s.request.id for s in steps},
+                added=mode == 'create')
 
     @classmethod
     def get_resources(cls):
@@ -1139,6 +1234,8 @@ class ApprovalStep(
         user = User(Transaction().user)
         # Only the steps the caller reads (AccessError otherwise)
         cls.read([s.id for s in steps], ['id'])
+        if action in APPROVAL_LOCKING:
+            cls._approval_lock(steps)
         with without_check_access():
             for step in cls.browse(steps):
                 if step.state == 'pending' and step.reviewer == user:
@@ -1150,6 +1247,21 @@ class ApprovalStep(
                 message = Model._approval_refusal(request, user, step=step)
                 if message:
                     raise ApprovalAccessError(message)
+
+    @classmethod
+    def _approval_lock(cls, steps):
+        "Lock the requests of steps (see APPROVAL_LOCKING)"
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        step = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [s.id for s in steps if s.id is not None and s.id >= 0]
+        request_ids = set()
+        for sub_ids in grouped_slice(ids, 200):
+            cursor.execute(*step.select(step.request,
+                    where=step.id.in_(list(sub_ids))))
+            request_ids.update(r for r, in cursor)
+        Request.lock(sorted(request_ids))
 
     @classmethod
     @approval_button('approve')
@@ -1283,7 +1395,8 @@ class ApprovalCopy(
         super().on_modification(mode, copies, field_names=field_names)
         if mode == 'create' or (mode == 'write' and (
                     not field_names or field_names & {'request', 'user'})):
-            Request.sync_access({c.request.id for c in copies})
+            Request.sync_access({c.request.id for c in copies},
+                added=mode == 'create')
 
     @classmethod
     def delete(cls, copies):
@@ -1337,7 +1450,7 @@ class ApprovalMixin:
     approval_current = fields.Function(
         fields.Char("Waiting For"), 'get_approval')
     approval_can_act = fields.Function(
-        fields.Boolean("Can Decide"), 'get_approval')
+        fields.Boolean("Can Decide"), 'get_approval_can_act')
     approval_reviewers = fields.Function(fields.Many2Many(
             'res.user', None, None, "Reviewers"),
         'get_approval', searcher='search_approval_reviewers')
@@ -1466,6 +1579,46 @@ class ApprovalMixin:
             if 'approval_can_act' in names:
                 result['approval_can_act'][record_id] = any(
                     s.reviewer.id == user for s in pending)
+        return result
+
+    @classmethod
+    def get_approval_can_act(cls, records, name):
+        """Whether the user reviews a pending step of the record's last
+        request, in one query: a getter of its own, as the buttons' states
+        read it alone"""
+        acting = cls._approval_acting(records)
+        return {r.id: r.id in acting for r in records}
+
+    @classmethod
+    def _approval_acting(cls, records, current=False):
+        """Return the ids of records whose last request has a pending step
+        of the user (current: of the tier being reviewed of a pending
+        request, as current_steps() reads them)"""
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        Step = pool.get('office.approval.step')
+        request = Request.__table__()
+        last = Request.__table__()
+        step = Step.__table__()
+        cursor = Transaction().connection.cursor()
+        user = Transaction().user
+        result = set()
+        ids = [r.id for r in records if r.id is not None and r.id >= 0]
+        for sub_ids in grouped_slice(ids, 200):
+            latest = last.select(Max(last.id),
+                where=(last.res_model == cls.__name__)
+                & last.res_id.in_(list(sub_ids)),
+                group_by=[last.res_id])
+            where = (request.id.in_(latest)
+                & (step.state == 'pending')
+                & (step.reviewer == user))
+            if current:
+                where &= ((request.state == 'pending')
+                    & (step.activation == request.activation))
+            cursor.execute(*request.join(step,
+                    condition=step.request == request.id
+                    ).select(request.res_id, where=where))
+            result.update(r for r, in cursor)
         return result
 
     @classmethod
@@ -1817,6 +1970,15 @@ class ApprovalMixin:
         # Only the records the caller reads (Tryton's AccessError otherwise)
         cls.read([r.id for r in records if r.id is not None and r.id >= 0],
             ['id'])
+        if action in APPROVAL_LOCKING:
+            cls._approval_lock(records)
+        if action not in {'withdraw', 'remind'}:
+            # A reviewer of the tier being reviewed is not refused: found
+            # in one query, the others are looked at one by one
+            acting = cls._approval_acting(records, current=True)
+            records = [r for r in records if r.id not in acting]
+            if not records:
+                return
         last = cls._last_requests(records)
         with without_check_access():
             for record in records:
@@ -1843,6 +2005,25 @@ class ApprovalMixin:
                     message = cls._approval_refusal(request, user)
                 if message:
                     raise ApprovalAccessError(message)
+
+    @classmethod
+    def _approval_lock(cls, records):
+        """Lock the last approval requests of records (see
+        APPROVAL_LOCKING): the decision locks them anyway, and trytond
+        restarts the transaction to take a lock"""
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        request = Request.__table__()
+        cursor = Transaction().connection.cursor()
+        ids = [r.id for r in records if r.id is not None and r.id >= 0]
+        request_ids = []
+        for sub_ids in grouped_slice(ids, 200):
+            cursor.execute(*request.select(Max(request.id),
+                    where=(request.res_model == cls.__name__)
+                    & request.res_id.in_(list(sub_ids)),
+                    group_by=[request.res_id]))
+            request_ids.extend(r for r, in cursor)
+        Request.lock(sorted(request_ids))
 
     @classmethod
     def approval_withdraw_records(cls, records):

@@ -96,8 +96,12 @@ class SecrecyMixin:
         "Internal, or the user's clearance when it is lower"
         pool = Pool()
         User = pool.get('res.user')
-        user = User(Transaction().user)
-        clearance = user.clearance if user.id else 'top_secret'
+        if Transaction().user:
+            # The clearance of the record rules' context (cached per user)
+            clearance = SECRECY_LEVELS[
+                User.get_office_context()['clearance_rank']][0]
+        else:
+            clearance = 'top_secret'
         if secrecy_rank(clearance) < secrecy_rank('internal'):
             return clearance
         return 'internal'

@@ -7,7 +7,7 @@ from proteus.config import get_config
 from trytond.modules.company.tests.tools import get_company
 
 __all__ = ['setup_office', 'setup_supplies', 'get_user', 'start_smtp',
-    'GROUPS', 'ORGANISATION', 'SUPPLIES']
+    'count_statements', 'GROUPS', 'ORGANISATION', 'SUPPLIES']
 
 GROUPS = {
     'admin': "Office Administrator",
@@ -288,3 +288,91 @@ def start_smtp():
     sink = SMTPSink()
     config.set('email', 'uri', sink.uri)
     return sink
+
+
+def count_statements(config, model, method, ids, exclude=None):
+    """Call model.method on the records ids as the user of config, as an RPC
+    call does (access checked, the transaction restarted to take a lock),
+    and return (statements, excluded): the SQL statements it ran (each
+    cursor execute, the restarted attempt included) and those run inside
+    exclude, a (model, class method) whose cost is counted apart.
+    The queued tasks run afterwards, as proteus runs them."""
+    from trytond import backend
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction, TransactionError
+    from trytond.worker import run_task
+    if backend.name == 'postgresql':
+        from trytond.backend.postgresql.database import (
+            LoggingCursor as Cursor)
+    else:
+        from trytond.backend.sqlite.database import SQLiteCursor as Cursor
+    import threading
+
+    from trytond.cache import Cache
+    pool = Pool(config.database_name)
+    counts = {'all': 0, 'excluded': 0, 'depth': 0, 'sync': 0}
+    execute = Cursor.execute
+    thread = threading.get_ident()
+
+    def counting(self, *args, **kwargs):
+        # Only this call's: not another thread's (trytond's cache listener)
+        # nor the cache synchronisation trytond runs when its timeout
+        # passed (a matter of time, not of the call)
+        if threading.get_ident() == thread and not counts['sync']:
+            counts['all'] += 1
+            if counts['depth']:
+                counts['excluded'] += 1
+        return execute(self, *args, **kwargs)
+
+    sync = vars(Cache)['sync']
+
+    def syncing(cls, transaction):
+        counts['sync'] += 1
+        try:
+            return sync.__func__(cls, transaction)
+        finally:
+            counts['sync'] -= 1
+
+    patched = None
+    if exclude:
+        Excluded = pool.get(exclude[0])
+        own = exclude[1] in vars(Excluded)
+        original = getattr(Excluded, exclude[1])
+
+        def wrapper(cls, *args, **kwargs):
+            counts['depth'] += 1
+            try:
+                return original(*args, **kwargs)
+            finally:
+                counts['depth'] -= 1
+        patched = (Excluded, own, vars(Excluded).get(exclude[1]))
+        setattr(Excluded, exclude[1], classmethod(wrapper))
+    context = dict(config.context, _check_access=True)
+    extras = {}
+    Cursor.execute = counting
+    Cache.sync = classmethod(syncing)
+    try:
+        while True:
+            with Transaction().start(config.database_name, config.user,
+                    context=context, **extras) as transaction:
+                try:
+                    Model = pool.get(model)
+                    getattr(Model, method)(Model.browse(ids))
+                except TransactionError as e:
+                    transaction.rollback()
+                    e.fix(extras)
+                    continue
+                transaction.commit()
+            break
+    finally:
+        Cursor.execute = execute
+        Cache.sync = sync
+        if patched:
+            Excluded, own, value = patched
+            if own:
+                setattr(Excluded, exclude[1], value)
+            else:
+                delattr(Excluded, exclude[1])
+    while transaction.tasks:
+        run_task(config.database_name, transaction.tasks.pop())
+    return counts['all'], counts['excluded']
