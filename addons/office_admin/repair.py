@@ -148,6 +148,10 @@ class Repair(
         domain=[('company', '=', Eval('company', -1))])
     contractor = fields.Many2One(
         'party.party', "Contractor", states=_work_states,
+        context={
+            'company': Eval('company', -1),
+            },
+        depends={'company'},
         help="An outside company doing the repair.")
     state = fields.Selection(
         STATES, "State", readonly=True, required=True, sort=False)
