@@ -641,6 +641,33 @@ class World:
                 'name': f"{SHOW} 任务", 'owner': self.employees['internal']})
         self.visible(model, 'internal', shown)
 
+    def build_repair(self):
+        admin = self.admin
+        boss = self.client(self.boss_login)
+        product = self.one(admin, 'product.product', [('code', '=', 'PEN')])
+        category = self.create(admin, 'office.facility.category', {
+                'name': "MX 通用设施"})
+        facility = self.create(admin, 'office.facility', {
+                'code': 'MX-AC' + SUFFIX, 'name': "MX 空调",
+                'category': category})
+        model = 'office.repair'
+        hidden = self.create(boss, model, {
+                'facility': facility, 'category': category,
+                'description': f"{DEPT} 报修",
+                'parts': [('create', [{'product': product,
+                                'quantity': 1}])]})
+        self.hidden(model, hidden, level='dept')
+        self.hidden(model + '.part', *admin.search(
+                model + '.part', [('repair', '=', hidden)]), level='dept')
+        sales1 = self.client('sales1')
+        shown = self.create(sales1, model, {
+                'facility': facility, 'category': category,
+                'description': f"{SHOW} 报修"})
+        self.visible(model, 'internal', shown)
+        # The SLA figures are the office's: no employee reads them
+        self.hidden(model + '.sla', *admin.search(model + '.sla', []),
+            level='dept')
+
     def build_supply(self):
         admin = self.admin
         boss = self.client(self.boss_login)
@@ -1127,6 +1154,13 @@ MODELS = {
         seen_by=STAFF),
     'office.supply.ledger': dict(kind=RESTRICTED, build='build_supply',
         seen_by=STAFF),
+    'office.repair': dict(kind=RESTRICTED, build='build_repair',
+        seen_by=STAFF,
+        workflow={'state': 'confirmed', 'rating': 5, 'reporter': _VGM}),
+    'office.repair.part': dict(kind=RESTRICTED, build='build_repair',
+        seen_by=STAFF),
+    'office.repair.sla': dict(kind=RESTRICTED, build='build_repair',
+        seen_by=STAFF),
     # Configuration and company-wide data: nothing to hide inside the
     # company
     'office.approval.rule': dict(kind=CONFIG),
@@ -1141,6 +1175,9 @@ MODELS = {
     'office.document.counter': dict(kind=CONFIG),
     'office.document.type': dict(kind=CONFIG),
     'office.equipment': dict(kind=CONFIG),
+    'office.facility': dict(kind=CONFIG),
+    'office.facility.category': dict(kind=CONFIG),
+    'office.facility.category.deadline': dict(kind=CONFIG),
     'office.meeting.room': dict(kind=CONFIG),
     'office.meeting.room-res.group': dict(kind=CONFIG),
     # A room's held slots are public in the company (occupancy); the title
@@ -1160,11 +1197,13 @@ MODELS = {
     'office.supply.consolidate.start': dict(kind=TRANSIENT),
     'office.notification': dict(kind=TRANSIENT),
     'office.deadline': dict(kind=TRANSIENT),
+    'office.repair.confirm.start': dict(kind=TRANSIENT),
+    'office.repair.sla.context': dict(kind=TRANSIENT),
     }
 BUILD_ORDER = ['build_users', 'build_seal', 'build_outgoing',
     'build_incoming', 'build_archive', 'build_people', 'build_meeting',
-    'build_task', 'build_supply', 'build_approval', 'build_distribution',
-    'build_notifications', 'build_context']
+    'build_task', 'build_supply', 'build_repair', 'build_approval',
+    'build_distribution', 'build_notifications', 'build_context']
 
 
 @pytest.fixture(scope='module')

@@ -291,6 +291,15 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
                 'office_admin.msg_calendar_no_working_day',
                 calendar=self.rec_name))
 
+    def add_hours(self, start, hours, mode='working', company=None):
+        """Return the naive UTC datetime `hours` hours after start: working
+        hours of the calendar ('working'), or clock hours round the clock
+        ('clock': a fault reported on Friday 18:00 with 24 hours is due on
+        Saturday 18:00)"""
+        if mode == 'clock':
+            return start + dt.timedelta(hours=hours)
+        return self.add_working_hours(start, hours, company=company)
+
     def end_of_working_day(self, date, company=None):
         "Return the naive UTC datetime at which the working day date ends"
         return to_utc(dt.datetime.combine(date, self.work_end), company)

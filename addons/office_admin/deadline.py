@@ -1,6 +1,6 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-"""Deadlines on working days and their escalation.
+"""Deadlines on working days or in clock hours, and their escalation.
 
 A model mixes in `DeadlineMixin`, says which of its records are still open
 (`_deadline_open_domain`) and who owns them (`deadline_owners`). One
@@ -8,7 +8,14 @@ scheduled job (`office.deadline|escalate`) raises the escalation level of
 overdue records: 1 the owners, 2 the owners' department heads (one working
 day later), 3 the Office Administrators (two working days later). The level
 only rises and notifications carry the level as key, so a re-run changes
-nothing."""
+nothing.
+
+A deadline runs in working hours of the company calendar ('working', the
+default) or in clock hours round the clock ('clock': repairs, laboratories).
+The mode is the model's `_deadline_mode`, or per record the value of its
+stored `deadline_mode` field when the model has one; in clock mode "due
+soon" is 8 clock hours and the next escalation levels come 24 and 48 clock
+hours after the deadline. `compute_deadline` adds hours in the mode."""
 import datetime as dt
 
 from sql import Null
@@ -31,6 +38,10 @@ DEADLINE_STATES = [
 # A record is "due soon" from this many working hours before its deadline.
 DUE_SOON_HOURS = 8
 BATCH = 500
+DEADLINE_MODES = [
+    ('working', "Working Hours"),
+    ('clock', "Clock Hours (Round the Clock)"),
+    ]
 
 
 class DeadlineMixin:
@@ -52,9 +63,32 @@ class DeadlineMixin:
                 table, (table.deadline, Index.Range()),
                 where=table.deadline != Null))
 
+    # 'working' or 'clock'; a stored `deadline_mode` field overrides it
+    _deadline_mode = 'working'
+
     @classmethod
     def default_escalation_level(cls):
         return 0
+
+    def get_deadline_mode(self):
+        "Return 'working' or 'clock': how this record's deadline runs"
+        if 'deadline_mode' in self._fields:
+            return getattr(self, 'deadline_mode', None) or self._deadline_mode
+        return self._deadline_mode
+
+    @classmethod
+    def compute_deadline(cls, start, hours, mode=None, company=None):
+        """Return the naive UTC datetime `hours` hours (working or clock,
+        default the model's mode) after start"""
+        Calendar = Pool().get('office.calendar')
+        return Calendar.get_calendar(company).add_hours(
+            start, hours, mode=mode or cls._deadline_mode, company=company)
+
+    @classmethod
+    def _deadline_modes(cls):
+        if 'deadline_mode' in cls._fields:
+            return [m for m, _ in DEADLINE_MODES]
+        return [cls._deadline_mode]
 
     @classmethod
     def _deadline_open_domain(cls):
@@ -96,7 +130,8 @@ class DeadlineMixin:
                     cls._deadline_open_domain(),
                     ])}
         calendar = Calendar.get_calendar()
-        soon = calendar.add_working_hours(now, DUE_SOON_HOURS)
+        soon = {m: calendar.add_hours(now, DUE_SOON_HOURS, mode=m)
+            for m in cls._deadline_modes()}
         result = {}
         for record in records:
             if not record.deadline:
@@ -105,7 +140,8 @@ class DeadlineMixin:
                 result[record.id] = 'done'
             elif record.deadline < now:
                 result[record.id] = 'overdue'
-            elif record.deadline <= soon:
+            elif record.deadline <= soon.get(
+                    record.get_deadline_mode(), now):
                 result[record.id] = 'due_soon'
             else:
                 result[record.id] = 'on_time'
@@ -117,15 +153,27 @@ class DeadlineMixin:
         Calendar = pool.get('office.calendar')
         _, operator, value = clause[:3]
         now = calendar_.utcnow()
-        soon = Calendar.get_calendar().add_working_hours(now, DUE_SOON_HOURS)
+        calendar = Calendar.get_calendar()
+        modes = cls._deadline_modes()
+
+        def by_mode(clause):
+            if len(modes) == 1:
+                return clause(calendar.add_hours(
+                        now, DUE_SOON_HOURS, mode=modes[0]))
+            return ['OR'] + [[
+                    ('deadline_mode', '=', m),
+                    clause(calendar.add_hours(now, DUE_SOON_HOURS, mode=m))]
+                for m in modes]
         domains = {
             None: [('deadline', '=', None)],
             'done': [('deadline', '!=', None),
                 ['NOT', cls._deadline_open_domain()]],
             'overdue': [('deadline', '<', now), cls._deadline_open_domain()],
-            'due_soon': [('deadline', '>=', now), ('deadline', '<=', soon),
+            'due_soon': [('deadline', '>=', now),
+                by_mode(lambda soon: ('deadline', '<=', soon)),
                 cls._deadline_open_domain()],
-            'on_time': [('deadline', '>', soon), cls._deadline_open_domain()],
+            'on_time': [by_mode(lambda soon: ('deadline', '>', soon)),
+                cls._deadline_open_domain()],
             }
         if operator in {'=', '!='}:
             values = [value]
@@ -155,13 +203,15 @@ class Deadline(Model):
                 yield Model_
 
     @classmethod
-    def target_level(cls, calendar, deadline, now):
+    def target_level(cls, calendar, deadline, now, mode='working'):
+        """Return the level due at now: the next levels come one working
+        day ('working') or 24 clock hours ('clock') apart"""
         if deadline >= now:
             return 0
-        if calendar.add_working_hours(deadline, 2 * _day_hours(calendar)) \
-                <= now:
+        step = 24 if mode == 'clock' else _day_hours(calendar)
+        if calendar.add_hours(deadline, 2 * step, mode=mode) <= now:
             return 3
-        if calendar.add_working_hours(deadline, _day_hours(calendar)) <= now:
+        if calendar.add_hours(deadline, step, mode=mode) <= now:
             return 2
         return 1
 
@@ -186,7 +236,9 @@ class Deadline(Model):
             for sub_records in grouped_slice(records, BATCH):
                 by_level = {}
                 for record in sub_records:
-                    level = cls.target_level(calendar, record.deadline, now)
+                    level = cls.target_level(
+                        calendar, record.deadline, now,
+                        mode=record.get_deadline_mode())
                     if level <= (record.escalation_level or 0):
                         continue
                     by_level.setdefault(level, []).append(record)
