@@ -95,10 +95,14 @@ def test_head_approves_from_workbench(server, browser, device):  # noqa: F811
     row = wait(browser, lambda d: displayed(d,
             '//div[contains(@class, "board")]'
             f'//tr[.//*[contains(text(), "{title}")]]'), 90)[0]
-    counters = displayed(browser, '//div[contains(@class, "board")]'
-        '//*[contains(@class, "badge")][normalize-space(.)!=""]')
-    assert counters, "no counter on the workbench"
-    assert any(int(c.text) >= 1 for c in counters if c.text.isdigit())
+    # The count of what waits for him, on the tab of his approvals
+    wait(browser, lambda d: any(
+            (c.get_attribute('textContent') or '').strip() not in {'', '0'}
+            for c in d.find_elements(By.XPATH,
+                '//div[contains(@class, "board")]'
+                '//*[contains(@class, "badge")]')), 60)
+    browser.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'});", row)
     time.sleep(0.5)
     shot(browser, f'browser-2x-workbench-{device}')
 
