@@ -106,8 +106,17 @@ def test_head_approves_from_workbench(server, browser, device):  # noqa: F811
     time.sleep(0.5)
     shot(browser, f'browser-2x-workbench-{device}')
 
+    # sao selects a row with the first tap on it (a tap on a button of
+    # another row only selects that row): tap the title, then 同意
     taps = 0
-    button = row.find_element(By.XPATH, f'.//button[{words(*APPROVE)}]')
+    cell = row.find_element(By.XPATH, f'.//*[contains(text(), "{title}")]')
+    press(browser, cell)
+    taps += 1
+    time.sleep(0.5)
+    button = wait(browser, lambda d: displayed(d,
+            '//div[contains(@class, "board")]'
+            f'//tr[.//*[contains(text(), "{title}")]]'
+            f'//button[{words(*APPROVE)}]'), 10)[0]
     press(browser, button)
     taps += 1
     # The confirmation names the request and who comes next
