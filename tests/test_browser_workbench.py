@@ -120,11 +120,16 @@ def test_head_approves_from_workbench(server, browser, device):  # noqa: F811
     press(browser, button)
     taps += 1
     # The confirmation names the request and who comes next
-    message = wait(browser, lambda d: displayed(d,
-            '//div[contains(@class, "modal")]'
-            f'//*[contains(., "{title}")]'
-            '[contains(., "Approved") or contains(., "已同意")]'), 30)
-    assert message
+    def confirmation(driver):
+        for text in displayed(driver,
+                '//div[contains(@class, "modal")]//textarea') or []:
+            value = text.get_attribute('value') or ''
+            if title in value and (
+                    'Approved' in value or '已同意' in value):
+                return value
+        return False
+    message = wait(browser, confirmation, 30)
+    assert '张丽' in message
     time.sleep(0.5)
     shot(browser, f'browser-2x-approved-{device}')
     step, = wait(browser, lambda d: head_step(server, request_id), 30)
