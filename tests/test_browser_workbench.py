@@ -139,11 +139,12 @@ def test_head_approves_from_workbench(server, browser, device):  # noqa: F811
     ok = wait(browser, lambda d: displayed(d,
             f'//div[contains(@class, "modal")]//button[{words(*OK)}]'), 10)
     press(browser, ok[0])
-    # Back on the workbench, the request has left the list to decide
+    # Back on the workbench, 同意 is no longer offered on the request
+    # (the other lists of the board are refreshed at their next search)
     wait(browser, lambda d: not displayed(d,
-            '//div[contains(@class, "board")]'
+            '(//div[contains(@class, "board-action")])[1]'
             f'//tr[.//*[contains(text(), "{title}")]]'
-            f'[.//button[{words(*APPROVE)}]]'), 30)
+            f'//button[{words(*APPROVE)}]'), 30)
     shot(browser, f'browser-2x-after-{device}')
 
 
