@@ -9,6 +9,7 @@ Each submission creates an `office.approval.request` whose
 never deleted or rewritten, and resubmitting creates a new request."""
 import ast
 import datetime as dt
+import json
 from collections import defaultdict
 from functools import wraps
 from types import SimpleNamespace
@@ -32,6 +33,7 @@ from trytond.transaction import (
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .access import OfficeAccessMixin, related_field
+from .ir import readable_ids
 from .workflow_guard import check_clearance
 from . import calendar_
 from .common import mine_mixin
@@ -145,6 +147,34 @@ def approvable_models():
 def approvable_selection():
     Model = Pool().get('ir.model')
     return [(m, Model.get_name(m)) for m in approvable_models()]
+
+
+def readable_duration(delta):
+    "Return delta as a short translated text: 2 h 5 min, 3 d 4 h"
+    if delta is None:
+        return None
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return gettext('office_admin.msg_duration_days',
+            days=days, hours=hours)
+    if hours:
+        return gettext('office_admin.msg_duration_hours',
+            hours=hours, minutes=minutes)
+    if minutes:
+        return gettext('office_admin.msg_duration_minutes', minutes=minutes)
+    return gettext('office_admin.msg_duration_moment')
+
+
+def _local_text(value, company):
+    "Return the UTC datetime value in the company's time, to the minute"
+    if value is None:
+        return ''
+    Calendar = Pool().get('office.calendar')
+    timezone = Calendar.get_timezone(company)
+    local = value.replace(tzinfo=tz.UTC).astimezone(timezone)
+    return local.strftime('%Y-%m-%d %H:%M')
 
 
 def _eval_domain(text):
@@ -700,11 +730,67 @@ class ApprovalRequest(
     involved_users = fields.Many2Many(
         'office.approval.request-res.user', 'request', 'user',
         "Involved Users", readonly=True)
+    # The approval centre (审批中心): what the request is about, read
+    # through the caller's rules (get_centre), and where it stands
+    process = fields.Function(fields.Char("Process"), 'get_centre')
+    title = fields.Function(fields.Char("Title"), 'get_centre')
+    department = fields.Function(fields.Char("Department"), 'get_centre')
+    amount = fields.Function(
+        fields.Char("Amount / Quantity"), 'get_centre')
+    waiting = fields.Function(
+        fields.Char(
+            "Waiting",
+            help="How long the request has waited (or took to decide)."),
+        'get_centre')
+    summary = fields.Function(fields.Text("Content"), 'get_centre')
+    chain = fields.Function(
+        fields.Text(
+            "Approval Chain",
+            help="Who decided what, who reviews now and who comes next."),
+        'get_centre')
+    attachments = fields.Function(fields.Many2Many(
+            'ir.attachment', None, None, "Attachments"), 'get_centre')
+    can_decide = fields.Function(
+        fields.Boolean("To Decide by Me"), 'get_centre',
+        searcher='search_centre')
+    decided_by_me = fields.Function(
+        fields.Boolean("Decided by Me"), 'get_centre',
+        searcher='search_centre')
+    copied_to_me = fields.Function(
+        fields.Boolean("Copied to Me"), 'get_centre',
+        searcher='search_centre')
+    in_my_departments = fields.Function(
+        fields.Boolean(
+            "In My Departments",
+            help="Submitted by an employee of a department the user heads."),
+        'get_centre', searcher='search_centre')
 
     @classmethod
     def __setup__(cls):
         super().__setup__()
         t = cls.__table__()
+        cls._buttons.update({
+                'approve': {
+                    'invisible': ~Eval('can_decide'),
+                    'depends': ['can_decide'],
+                    'icon': 'tryton-ok',
+                    },
+                'decide': {
+                    'invisible': ~Eval('can_decide'),
+                    'depends': ['can_decide'],
+                    'icon': 'tryton-forward',
+                    },
+                'withdraw': {
+                    'invisible': ~Eval('mine') | (Eval('state') != 'pending'),
+                    'depends': ['mine', 'state'],
+                    'icon': 'tryton-undo',
+                    },
+                'remind': {
+                    'invisible': ~Eval('mine') | (Eval('state') != 'pending'),
+                    'depends': ['mine', 'state'],
+                    'icon': 'tryton-notification',
+                    },
+                })
         cls._sql_indexes.update({
                 Index(t, (t.secrecy_rank, Index.Range())),
                 Index(t, (t.res_model, Index.Equality()),
@@ -819,6 +905,288 @@ class ApprovalRequest(
         if self.res_model and self.res_id is not None:
             return Pool().get(self.res_model)(self.res_id)
         return self.resource
+
+    # ---- approval centre -----------------------------------------------
+
+    @classmethod
+    def get_centre(cls, requests, names):
+        pool = Pool()
+        Model_ = pool.get('ir.model')
+        Step = pool.get('office.approval.step')
+        Copy = pool.get('office.approval.copy')
+        user = Transaction().user
+        now = _now()
+        names = set(names)
+        result = {n: {r.id: None for r in requests} for n in names}
+        content = {}
+        if names & {'title', 'summary', 'amount', 'department',
+                'attachments'}:
+            content = cls._centre_content(requests)
+        steps = defaultdict(list)
+        if names & {'chain', 'can_decide', 'decided_by_me'}:
+            with without_check_access():
+                for sub in grouped_slice([r.id for r in requests], 200):
+                    for step in Step.search([('request', 'in', list(sub))],
+                            order=[('activation', 'ASC'), ('id', 'ASC')]):
+                        steps[step.request.id].append(step)
+        copied = set()
+        if 'copied_to_me' in names:
+            with without_check_access():
+                copied = {c.request.id for c in Copy.search([
+                            ('request', 'in', [r.id for r in requests]),
+                            ('user', '=', user),
+                            ])}
+        in_departments = set()
+        if 'in_my_departments' in names:
+            cursor = Transaction().connection.cursor()
+            query = cls._centre_department_query()
+            cursor.execute(*query)
+            in_departments = {i for i, in cursor}
+        for request in requests:
+            hidden = {
+                'title': gettext('office_admin.msg_approval_content_hidden'),
+                }
+            values = content.get(request.id, hidden)
+            if 'process' in names:
+                result['process'][request.id] = Model_.get_name(
+                    request.res_model)
+            for name in ['title', 'amount', 'department']:
+                if name in names:
+                    result[name][request.id] = values.get(name)
+            if 'summary' in names:
+                result['summary'][request.id] = '\n'.join(
+                    '%s: %s' % line for line in values.get('lines', []))
+            if 'attachments' in names:
+                result['attachments'][request.id] = values.get(
+                    'attachments', [])
+            if 'waiting' in names:
+                end = request.closed_at or now
+                result['waiting'][request.id] = readable_duration(
+                    end - request.submitted_at
+                    if request.submitted_at else None)
+            if 'chain' in names:
+                result['chain'][request.id] = request._centre_chain(
+                    steps[request.id], now)
+            if 'can_decide' in names:
+                result['can_decide'][request.id] = (
+                    request.state == 'pending' and any(
+                        s.state == 'pending' and s.reviewer.id == user
+                        for s in steps[request.id]))
+            if 'decided_by_me' in names:
+                result['decided_by_me'][request.id] = any(
+                    s.state != 'pending' and s.acted_by
+                    and s.acted_by.id == user for s in steps[request.id])
+            if 'copied_to_me' in names:
+                result['copied_to_me'][request.id] = request.id in copied
+            if 'in_my_departments' in names:
+                result['in_my_departments'][request.id] = (
+                    request.id in in_departments)
+        return result
+
+    @classmethod
+    def _centre_content(cls, requests):
+        """Return {request id: values} for the requests whose record the
+        caller may read: title, amount, department, lines, attachments.
+        Nothing of a record the caller cannot read."""
+        pool = Pool()
+        Attachment = pool.get('ir.attachment')
+        cache = {}
+
+        def readable(model, ids):
+            key = (model, frozenset(ids))
+            if key not in cache:
+                with check_access():
+                    cache[key] = readable_ids(model, ids)
+            return cache[key]
+        by_model = defaultdict(list)
+        for request in requests:
+            by_model[request.res_model].append(request)
+        result = {}
+        for model, model_requests in by_model.items():
+            Model = pool.get(model)
+            ids = readable(model, {r.res_id for r in model_requests})
+            records = {r.id: r for r in Model.browse(sorted(ids))}
+            attachments = defaultdict(list)
+            if records:
+                with check_access():
+                    for sub in grouped_slice(
+                            [str(r) for r in records.values()], 200):
+                        for attachment in Attachment.search([
+                                    ('resource', 'in', list(sub)),
+                                    ]):
+                            attachments[attachment.resource.id].append(
+                                attachment.id)
+            for request in model_requests:
+                record = records.get(request.res_id)
+                if record is None:
+                    continue
+                values = record.get_approval_summary(readable=readable)
+                department = record.approval_department()
+                if department and readable(
+                        department.__name__, {department.id}):
+                    values['department'] = department.rec_name
+                values['attachments'] = attachments[record.id]
+                result[request.id] = values
+        return result
+
+    def _centre_chain(self, steps, now):
+        """Return the chain as text: the steps decided, the pending ones
+        and, while pending, the tiers that come next"""
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        states = dict(Step.fields_get(['state'])['state']['selection'])
+        lines = []
+        for step in steps:
+            if step.state == 'cancelled':
+                continue
+            if step.state == 'pending':
+                lines.append(gettext('office_admin.msg_approval_chain_pending',
+                        tier=step.tier_name or '',
+                        user=step.get_reviewed_by(),
+                        waiting=readable_duration(
+                            now - step.activated_at
+                            if step.activated_at else None) or ''))
+                continue
+            line = gettext('office_admin.msg_approval_chain_decided',
+                tier=step.tier_name or '', user=step.get_reviewed_by(),
+                state=states.get(step.state, step.state),
+                time=_local_text(step.acted_at, self.company))
+            if step.comment and step.state in DECISIONS:
+                line += ' 「%s」' % step.comment
+            lines.append(line)
+        if self.state == 'pending':
+            for tier, users in self._centre_next_tiers():
+                lines.append(gettext('office_admin.msg_approval_chain_next',
+                        tier=tier.name or '',
+                        users=', '.join(u.rec_name for u in users)))
+        else:
+            lines.append(gettext('office_admin.msg_approval_chain_closed',
+                    state=dict(self.fields_get(['state'])['state'][
+                            'selection']).get(self.state, self.state),
+                    time=_local_text(self.closed_at, self.company)))
+        return '\n'.join(lines)
+
+    def _centre_next_tiers(self):
+        """Return [(tier, users)] of the tiers after the current one that
+        apply to the record, with the reviewers they resolve to now"""
+        if not self.rule:
+            return []
+        result = []
+        with without_check_access():
+            record = self.get_record()
+            for tier in self._tiers():
+                if (tier.sequence or 0) <= (self.tier_sequence or 0):
+                    continue
+                if not tier.match(record):
+                    continue
+                users, _ = tier.resolve(record, self.requester)
+                result.append((tier, users))
+        return result
+
+    @classmethod
+    def search_centre(cls, name, clause):
+        pool = Pool()
+        Step = pool.get('office.approval.step')
+        Copy = pool.get('office.approval.copy')
+        step = Step.__table__()
+        copy = Copy.__table__()
+        table = cls.__table__()
+        user = Transaction().user
+        _, operator, value = clause[:3]
+        if name == 'can_decide':
+            query = step.join(table, condition=step.request == table.id
+                ).select(step.request,
+                where=(step.reviewer == user) & (step.state == 'pending')
+                & (table.state == 'pending'))
+        elif name == 'decided_by_me':
+            query = step.select(step.request,
+                where=(step.acted_by == user) & (step.state != 'pending'))
+        elif name == 'in_my_departments':
+            query = cls._centre_department_query()
+        else:
+            query = copy.select(copy.request, where=copy.user == user)
+        positive = (operator == '=') == bool(value)
+        return [('id', 'in' if positive else 'not in', query)]
+
+    @classmethod
+    def _centre_department_query(cls):
+        "Select the requests of the employees of the headed departments"
+        pool = Pool()
+        User = pool.get('res.user')
+        Employee = pool.get('company.employee')
+        UserEmployee = pool.get('res.user-company.employee')
+        table = cls.__table__()
+        employee = Employee.__table__()
+        user_employee = UserEmployee.__table__()
+        departments = list(
+            User.get_office_context().get('headed_departments') or [-1])
+        return table.join(user_employee,
+            condition=user_employee.user == table.requester
+            ).join(employee,
+            condition=employee.id == user_employee.employee
+            ).select(table.id,
+            where=employee.department.in_(departments))
+
+    def _centre_my_step(self):
+        "Return the caller's pending step of the current tier, if any"
+        user = Transaction().user
+        with without_check_access():
+            return next((s for s in self.current_steps()
+                    if s.state == 'pending' and s.reviewer.id == user),
+                None)
+
+    @classmethod
+    def _centre_targets(cls, requests):
+        "Yield (Model, [record], step) to decide each request with"
+        with without_check_access():
+            for request in requests:
+                record = request.get_record()
+                yield record.__class__, [record], request._centre_my_step()
+
+    @classmethod
+    def _approval_check_button(cls, requests, action):
+        "Say why the caller cannot act (see approval_button)"
+        cls.read([r.id for r in requests], ['id'])
+        with without_check_access():
+            for request in cls.browse(requests):
+                record = request.get_record()
+                record.__class__._approval_check_button([record], action)
+
+    @classmethod
+    @approval_button('approve')
+    @ModelView.button_action('office_admin.wizard_approval_quick')
+    def approve(cls, requests):
+        pass
+
+    @classmethod
+    @approval_button('decide')
+    @ModelView.button_action('office_admin.wizard_approval_decide')
+    def decide(cls, requests):
+        pass
+
+    @classmethod
+    @approval_button('withdraw')
+    @ModelView.button
+    def withdraw(cls, requests):
+        for Model, records, _ in cls._centre_targets(requests):
+            Model.approval_withdraw_records(records)
+
+    @classmethod
+    @approval_button('remind')
+    @ModelView.button
+    def remind(cls, requests):
+        for Model, records, _ in cls._centre_targets(requests):
+            Model.approval_remind_records(records)
+
+    def decision_reason(self):
+        "Return the comment of the decision that closed the request"
+        Step = Pool().get('office.approval.step')
+        with without_check_access():
+            steps = Step.search([
+                    ('request', '=', self.id),
+                    ('state', 'in', ['rejected', 'returned']),
+                    ], order=[('acted_at', 'DESC'), ('id', 'DESC')], limit=1)
+        return steps[0].comment if steps and steps[0].comment else ''
 
     def self_review_excluded(self):
         """Return the user a step of this request may not be routed to: the
@@ -1007,7 +1375,8 @@ class ApprovalRequest(
                 Notification.send(
                     [record], [request.requester],
                     'office_admin.msg_approval_request_%s' % state,
-                    key='request-%s-%s' % (request.id, state))
+                    key='request-%s-%s' % (request.id, state),
+                    reason=request.decision_reason())
 
 
 class RequestChildMixin:
@@ -1099,6 +1468,14 @@ class ApprovalStep(
     timeout_done = fields.Boolean("Timeout Handled", readonly=True)
     reminders = fields.Integer("Reminders", readonly=True)
     reminded_at = fields.DateTime("Reminded At", readonly=True)
+    process = fields.Function(fields.Char("Process"), 'get_centre')
+    title = fields.Function(fields.Char("Title"), 'get_centre')
+    waiting = fields.Function(
+        fields.Char(
+            "Waiting", help="How long the step has waited or took."),
+        'get_centre')
+    summary = fields.Function(fields.Text("Content"), 'get_centre')
+    chain = fields.Function(fields.Text("Approval Chain"), 'get_centre')
 
     @classmethod
     def __setup__(cls):
@@ -1178,10 +1555,63 @@ class ApprovalStep(
                         'request', 'reviewer', 'original_reviewer'})):
             Request.sync_access({s.request.id for s in steps},
                 added=mode == 'create')
+        if mode == 'write' and (not field_names or 'state' in field_names):
+            cls.mark_notices_done([s for s in steps if s.state != 'pending'])
+
+    @classmethod
+    def mark_notices_done(cls, steps):
+        """Mark read the reviewers' unread notices about the records of
+        steps that are no longer pending (等待您审批, reminders, timeouts):
+        the bell no longer asks for a decision already taken"""
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        Request = pool.get('office.approval.request')
+        if not steps:
+            return
+        notification = Notification.__table__()
+        cursor = Transaction().connection.cursor()
+        with without_check_access():
+            steps = cls.browse(steps)
+            by_record = defaultdict(set)
+            for step in steps:
+                request = Request(step.request.id)
+                by_record[(request.res_model, request.res_id)].add(
+                    step.reviewer.id)
+        ids = []
+        for (model, res_id), users in by_record.items():
+            cursor.execute(*notification.select(notification.id,
+                    where=(notification.model == model)
+                    & (notification.records == json.dumps([res_id]))
+                    & notification.user.in_(list(users))
+                    & notification.unread))
+            ids.extend(i for i, in cursor)
+        if ids:
+            with without_check_access():
+                Notification.write(
+                    Notification.browse(ids), {'unread': False})
 
     @classmethod
     def get_resources(cls):
         return approvable_selection()
+
+    @classmethod
+    def get_centre(cls, steps, names):
+        "Read the request's process, title, content and chain"
+        Request = Pool().get('office.approval.request')
+        now = _now()
+        result = {n: {} for n in names}
+        requests = list({s.request for s in steps})
+        request_names = [n for n in names
+            if n in {'process', 'title', 'summary', 'chain'}]
+        values = Request.get_centre(requests, request_names)
+        for step in steps:
+            for name in request_names:
+                result[name][step.id] = values[name][step.request.id]
+            if 'waiting' in names:
+                start = step.activated_at
+                result['waiting'][step.id] = readable_duration(
+                    (step.acted_at or now) - start if start else None)
+        return result
 
     @classmethod
     def get_request_field(cls, steps, names):
@@ -1454,6 +1884,13 @@ class ApprovalMixin:
     approval_reviewers = fields.Function(fields.Many2Many(
             'res.user', None, None, "Reviewers"),
         'get_approval', searcher='search_approval_reviewers')
+    approval_is_requester = fields.Function(
+        fields.Boolean("Submitted by Me"), 'get_approval_is_requester')
+    approval_chain = fields.Function(
+        fields.Text(
+            "Approval Chain",
+            help="Who decided what, who reviews now and who comes next."),
+        'get_approval_chain')
 
     @classmethod
     def __setup__(cls):
@@ -1470,13 +1907,15 @@ class ApprovalMixin:
                     'icon': 'tryton-forward',
                     },
                 'approval_withdraw': {
-                    'invisible': Eval('approval_state') != 'pending',
-                    'depends': ['approval_state'],
+                    'invisible': ((Eval('approval_state') != 'pending')
+                        | ~Eval('approval_is_requester')),
+                    'depends': ['approval_state', 'approval_is_requester'],
                     'icon': 'tryton-undo',
                     },
                 'approval_remind': {
-                    'invisible': Eval('approval_state') != 'pending',
-                    'depends': ['approval_state'],
+                    'invisible': ((Eval('approval_state') != 'pending')
+                        | ~Eval('approval_is_requester')),
+                    'depends': ['approval_state', 'approval_is_requester'],
                     'icon': 'tryton-notification',
                     },
                 })
@@ -1486,6 +1925,85 @@ class ApprovalMixin:
 
     def approval_requester_employee(self):
         return getattr(self, 'requester', None)
+
+    # What the approvers read (get_approval_summary): the fields shown, in
+    # order, the one holding the amount or quantity, the title candidates
+    _approval_summary_fields = ()
+    _approval_amount_field = None
+    _approval_title_fields = ('document_title', 'title', 'topic', 'subject')
+
+    def get_approval_summary(self, readable=None):
+        """Return what the approvers read of the record: a dict with
+        title, amount (a text or None) and lines [(label, text)].
+
+        The engine calls it only for a record the caller may read; fields
+        the caller may not read and linked records he cannot see are left
+        out. readable(model, ids) returns the ids the caller reads."""
+        pool = Pool()
+        FieldAccess = pool.get('ir.model.field.access')
+        access = FieldAccess.get_access([self.__name__])[self.__name__]
+        names = [n for n in (
+                list(self._approval_title_fields)
+                + list(self._approval_summary_fields)
+                + [self._approval_amount_field])
+            if n and n in self._fields
+            and access.get(n, {}).get('read', True)]
+        definitions = self.fields_get(list(dict.fromkeys(names)))
+        texts = {}
+        for name in names:
+            texts[name] = self._approval_format(
+                name, definitions[name], readable)
+        title = next((texts[n] for n in self._approval_title_fields
+                if texts.get(n)), None) or self.rec_name
+        lines = [(definitions[n]['string'], texts[n])
+            for n in self._approval_summary_fields
+            if texts.get(n)]
+        amount = None
+        if self._approval_amount_field and texts.get(
+                self._approval_amount_field):
+            amount = texts[self._approval_amount_field]
+        return {'title': title, 'amount': amount, 'lines': lines}
+
+    def _approval_format(self, name, definition, readable=None):
+        "Return the value of field name as a text for the summary"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        value = getattr(self, name, None)
+        type_ = definition['type']
+        if value is None or value == '' or value == () or value == []:
+            return None
+        if type_ in {'many2one', 'reference', 'one2many', 'many2many'}:
+            targets = value if isinstance(value, (list, tuple)) else [value]
+            targets = [t for t in targets if t and getattr(t, 'id', -1) >= 0]
+            if readable is not None and targets:
+                ids = readable(
+                    targets[0].__name__, {t.id for t in targets})
+                targets = [t for t in targets if t.id in ids]
+            names = [t.rec_name for t in targets[:5]]
+            if len(targets) > 5:
+                names.append('…')
+            return '; '.join(names) or None
+        if type_ == 'selection':
+            return dict(definition.get('selection') or []).get(value, value)
+        if type_ == 'multiselection':
+            labels = dict(definition.get('selection') or [])
+            return ', '.join(labels.get(v, v) for v in value)
+        if type_ == 'boolean':
+            return '✓' if value else None
+        if type_ == 'date':
+            return lang.strftime(value)
+        if type_ == 'datetime':
+            return _local_text(value, getattr(self, 'company', None))
+        if type_ == 'time':
+            return value.strftime('%H:%M')
+        if type_ in {'numeric', 'float'}:
+            digits = 2 if type_ == 'numeric' else None
+            return lang.format_number(value, digits=digits)
+        if type_ == 'timedelta':
+            return readable_duration(value)
+        text = str(value)
+        return text if len(text) <= 300 else text[:299] + '…'
 
     # The workflow state each outcome moves the record to (Workflow models)
     _approval_transitions = {}
@@ -1620,6 +2138,26 @@ class ApprovalMixin:
                     ).select(request.res_id, where=where))
             result.update(r for r, in cursor)
         return result
+
+    @classmethod
+    def get_approval_chain(cls, records, name):
+        "The chain of the record's last approval request"
+        Request = Pool().get('office.approval.request')
+        last = cls._last_requests(records)
+        requests = list(last.values())
+        with without_check_access():
+            chains = Request.get_centre(
+                Request.browse(requests), ['chain'])['chain']
+        return {r.id: chains.get(last[r.id].id) if r.id in last else None
+            for r in records}
+
+    @classmethod
+    def get_approval_is_requester(cls, records, name):
+        "Whether the caller submitted the record's last approval request"
+        user = Transaction().user
+        last = cls._last_requests(records)
+        return {r.id: bool(last.get(r.id))
+            and last[r.id].requester.id == user for r in records}
 
     @classmethod
     def search_approval_reviewers(cls, name, clause):
@@ -2156,7 +2694,9 @@ class ApprovalDecide(Wizard):
     copy = StateTransition()
 
     def _targets(self):
-        if self.model.__name__ == 'office.approval.step':
+        if self.model.__name__ == 'office.approval.request':
+            yield from self.model._centre_targets(self.records)
+        elif self.model.__name__ == 'office.approval.step':
             steps = self.records
             for step in steps:
                 record = step.request.get_record()
@@ -2200,3 +2740,52 @@ class ApprovalDecide(Wizard):
 
     def transition_copy(self):
         return self._act('copy', users=[u.id for u in self.start.users])
+
+
+class ApprovalQuickDone(ModelView):
+    "What a decision taken from the approval centre did"
+    __name__ = 'office.approval.quick.done'
+
+    message = fields.Text("Result", readonly=True)
+
+
+class ApprovalQuick(Wizard):
+    """Approve in one tap from the approval centre: each selected request is
+    approved by the engine as a single decision (batch approval), then the
+    result is shown"""
+    __name__ = 'office.approval.quick'
+
+    start = StateTransition()
+    done = StateView(
+        'office.approval.quick.done',
+        'office_admin.approval_quick_done_view_form', [
+            Button("OK", 'end', 'tryton-ok', default=True),
+            ])
+
+    def transition_start(self):
+        Request = Pool().get('office.approval.request')
+        self.model._approval_check_button(self.records, 'approve')
+        lines = []
+        for Model, records, step in self.model._centre_targets(
+                self.records):
+            Model.approval_act(records, 'approve', step=step)
+        for request in Request.browse([r.id for r in self.records]):
+            with without_check_access():
+                pending = request.pending_steps()
+                if request.state == 'pending' and pending:
+                    following = gettext(
+                        'office_admin.msg_approval_quick_next',
+                        users=', '.join(sorted({
+                                    s.reviewer.rec_name for s in pending})))
+                else:
+                    following = gettext(
+                        'office_admin.msg_approval_quick_closed',
+                        state=dict(request.fields_get(['state'])['state'][
+                                'selection']).get(request.state))
+            lines.append(gettext('office_admin.msg_approval_quick_done',
+                    title=request.title or '', following=following))
+        self.done.message = '\n'.join(lines)
+        return 'done'
+
+    def default_done(self, fields):
+        return {'message': self.done.message}

@@ -788,6 +788,7 @@ class Borrow(
         ModelView):
     "Borrowing of an archive (档案借阅)"
     __name__ = 'office.archive.borrow'
+    _approval_summary_fields = ('archive', 'medium', 'purpose', 'return_date')
     _workflow_own_fields = {'borrower', 'department'}
     _reference_catalogue = {'archive'}
     _approval_transitions = {

@@ -1377,6 +1377,7 @@ class Correction(
         Workflow, ModelSQL, ModelView):
     "Punch correction request (补卡)"
     __name__ = 'office.attendance.correction'
+    _approval_summary_fields = ('employee', 'date', 'time', 'type', 'reason')
     _states = REQUEST_STATES
 
     anomaly = fields.Many2One(

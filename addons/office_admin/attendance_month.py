@@ -66,6 +66,7 @@ class Month(
         ModelView):
     "Monthly attendance report"
     __name__ = 'office.attendance.month'
+    _approval_summary_fields = ('department', 'month')
     _approval_transitions = {
         'approved': 'approved',
         'rejected': 'draft',

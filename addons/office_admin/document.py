@@ -634,6 +634,9 @@ class Outgoing(
         ModelView):
     "Outgoing document (发文)"
     __name__ = 'office.document.outgoing'
+    _approval_summary_fields = (
+        'type', 'title', 'urgency', 'department', 'main_recipients',
+        'copy_recipients')
     _workflow_own_fields = {'drafter', 'department'}
     _approval_transitions = {
         'approved': 'signed',

@@ -295,6 +295,32 @@ class Notification(metaclass=PoolMeta):
                     ('unread', '=', True),
                     ], count=True)
 
+    @classmethod
+    def create(cls, vlist):
+        """The same notice about the same record for the same user is one
+        notice: the unread ones it repeats (an invitation sent again after
+        each change of a meeting) are replaced by the newest"""
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        notifications = super().create(vlist)
+        newest = {}
+        for notification, values in zip(notifications, vlist):
+            if values.get('model') and values.get('records'):
+                key = (values.get('user'), values['model'],
+                    values['records'], values.get('label'))
+                newest[key] = max(newest.get(key, 0), notification.id)
+        replaced = []
+        for (user, model, records, label), id_ in newest.items():
+            cursor.execute(*table.select(table.id,
+                    where=(table.user == user) & (table.model == model)
+                    & (table.records == records) & (table.label == label)
+                    & table.unread & (table.id != id_)))
+            replaced.extend(i for i, in cursor)
+        if replaced:
+            with without_check_access():
+                cls.delete(cls.browse(replaced))
+        return notifications
+
 
 class Translation(metaclass=PoolMeta):
     __name__ = 'ir.translation'

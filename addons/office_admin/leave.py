@@ -65,6 +65,9 @@ class Leave(
         Workflow, ModelSQL, ModelView):
     "Leave"
     __name__ = 'office.leave'
+    _approval_summary_fields = (
+        'employee', 'type', 'start', 'end', 'days', 'reason')
+    _approval_amount_field = 'days'
     _states = REQUEST_STATES
 
     type = fields.Selection(
@@ -241,6 +244,7 @@ class Cancellation(
     """Leave cancellation (销假): cancels or shortens approved leave once
     approved by the leave's reviewers"""
     __name__ = 'office.leave.cancellation'
+    _approval_summary_fields = ('employee', 'leave', 'end', 'reason')
     _states = REQUEST_STATES
 
     leave = fields.Many2One(

@@ -40,6 +40,8 @@ class Meeting(OfficeAccessMixin,
         DeadlineMixin, DistributionMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelSQL, ModelView):
     __name__ = 'office.meeting'
+    _approval_summary_fields = (
+        'topic', 'category', 'start', 'end', 'room', 'online', 'agenda')
     # For the record rules (see access.py)
     attendee_employees = related_field('attendees.employee', fields.Many2Many(
             'company.employee', None, None, "Attendee Employees"))

@@ -24,6 +24,10 @@ class Overtime(
         Workflow, ModelSQL, ModelView):
     "Overtime"
     __name__ = 'office.attendance.overtime'
+    _approval_summary_fields = (
+        'employee', 'start', 'end', 'hours', 'rest_day', 'compensation',
+        'reason')
+    _approval_amount_field = 'hours'
     _states = REQUEST_STATES
 
     start = fields.DateTime("Start", required=True, states=_states)

@@ -54,6 +54,10 @@ class SealRequest(OfficeAccessMixin,
         DeadlineMixin, SecrecyMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelSQL, ModelView):
     __name__ = 'office.seal.request'
+    _approval_summary_fields = (
+        'seal', 'document_title', 'copies', 'purpose', 'contract', 'amount',
+        'needed_by')
+    _approval_amount_field = 'amount'
     _workflow_fields = {'used_by'}
     _workflow_own_fields = {'requester', 'department'}
     # For the record rules (see access.py)

@@ -59,6 +59,7 @@ class Plan(OfficeAccessMixin, DeadlineMixin, ApprovalMixin, ChatMixin, Workflow,
         ModelView):
     "Monthly office-supply demand plan"
     __name__ = 'office.supply.plan'
+    _approval_summary_fields = ('department', 'month', 'lines', 'note')
     _workflow_fields = {'submitted_by'}
     _workflow_own_fields = {'department'}
     _approval_transitions = {

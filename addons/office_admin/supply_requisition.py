@@ -45,6 +45,8 @@ class Requisition(
         ModelView):
     "Office-supply requisition"
     __name__ = 'office.supply.requisition'
+    _approval_summary_fields = ('date', 'lines', 'note', 'amount')
+    _approval_amount_field = 'amount'
     _workflow_fields = {'issued_by', 'received_by'}
     _workflow_own_fields = {'requester', 'department'}
     _rec_name = 'number'
