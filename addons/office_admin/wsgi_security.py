@@ -20,7 +20,9 @@ imports the module (trytond.application, `trytond -d`, trytond-cron):
   into an HTTP 500.
 - A streamed body is sent in pieces of `BufferedBody.size` bytes: trytond
   streams an answer of more than 1,400 bytes as JSON's tokens, which the
-  server sends one by one (one chunk and one system call per token).
+  server sends one by one (one chunk and one system call per token), and
+  encodes it with json's Python encoder: `OneShotEncoder` encodes it with
+  the C encoder, once.
 """
 import base64
 import hashlib
@@ -29,6 +31,7 @@ import os
 import re
 import datetime as dt
 import secrets
+import threading
 from decimal import Decimal, InvalidOperation
 
 import trytond.config as config
@@ -36,6 +39,7 @@ from trytond import backend
 from trytond.exceptions import MissingDependenciesException, TrytonException
 from trytond.i18n import gettext
 from trytond.pool import Pool
+from trytond.protocols import jsonrpc
 from trytond.protocols.wrappers import exceptions
 from trytond.transaction import Transaction
 from trytond.wsgi import app
@@ -601,11 +605,37 @@ class _Joined:
             close()
 
 
+class OneShotEncoder(jsonrpc.JSONEncoder):
+    """trytond's JSON-RPC encoder with json's C encoder: trytond encodes an
+    answer with `iterencode`, which is json's Python encoder (10 times
+    slower: 70 ms for the 3,600 lines of the supply ledger), first to see
+    whether it fits in 1,400 bytes, then again to stream it.  The answer is
+    encoded once, at the first call, and its pieces given to the second
+    call for the same object (per thread)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last = threading.local()
+
+    def iterencode(self, o, _one_shot=False):
+        last = getattr(self._last, 'value', None)
+        self._last.value = None
+        if last is not None and last[0] is o:
+            return iter(last[1])
+        chunks = super().iterencode(o, _one_shot=True)
+        if not isinstance(chunks, (list, tuple)):
+            chunks = list(chunks)
+        self._last.value = (o, chunks)
+        return iter(chunks)
+
+
 def install(app):
     "Install the middleware and the error hooks once on trytond's app"
     _install_dispatch(app)
     if not isinstance(app.wsgi_app, SecurityHeaders):
         app.wsgi_app = SecurityHeaders(BufferedBody(app.wsgi_app))
+    if not isinstance(jsonrpc.encoder, OneShotEncoder):
+        jsonrpc.encoder = OneShotEncoder(separators=(',', ':'))
 
 
 install(app)
