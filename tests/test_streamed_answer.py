@@ -3,8 +3,10 @@
 """A large JSON-RPC answer travels in large pieces.
 
 trytond streams an answer of more than 1,400 bytes as the JSON encoder's
-tokens; office_admin's BufferedBody joins them into pieces of 64 KiB, so
-gunicorn does not send one HTTP chunk (and one system call) per token."""
+tokens (123,539 HTTP chunks for this one); office_admin encodes it in one
+piece (OneShotEncoder) and sends streamed bodies in pieces of 64 KiB
+(BufferedBody), so gunicorn does not send one chunk (and one system call)
+per token."""
 import http.client
 import json
 import urllib.parse
