@@ -18,6 +18,11 @@ imports the module (trytond.application, `trytond -d`, trytond-cron):
   HTTP error trytond raises outside its dispatcher (a refused cross-origin
   request) is answered with its status (4xx) instead of crashing the worker
   into an HTTP 500.
+- A streamed body is sent in pieces of `BufferedBody.size` bytes: trytond
+  streams an answer of more than 1,400 bytes as JSON's tokens, which the
+  server sends one by one (one chunk and one system call per token), and
+  encodes it with json's Python encoder: `OneShotEncoder` encodes it with
+  the C encoder, once.
 """
 import base64
 import hashlib
@@ -26,6 +31,7 @@ import os
 import re
 import datetime as dt
 import secrets
+import threading
 from decimal import Decimal, InvalidOperation
 
 import trytond.config as config
@@ -33,6 +39,7 @@ from trytond import backend
 from trytond.exceptions import MissingDependenciesException, TrytonException
 from trytond.i18n import gettext
 from trytond.pool import Pool
+from trytond.protocols import jsonrpc
 from trytond.protocols.wrappers import exceptions
 from trytond.transaction import Transaction
 from trytond.wsgi import app
@@ -551,11 +558,84 @@ class SecurityHeaders:
                 environ, secure_start_response)
 
 
+class BufferedBody:
+    """WSGI middleware: a streamed body is joined into pieces of `size`
+    bytes (trytond's JSON-RPC streams a large answer token by token: the
+    3,600 lines of the supply ledger were 100,000 chunks of a few bytes,
+    0.9 s to send).  A body of one piece and a file sent by the server's
+    file wrapper pass as they are."""
+    size = 64 * 1024
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        body = self.app(environ, start_response)
+        wrapper = environ.get('wsgi.file_wrapper')
+        if (isinstance(body, (list, tuple, bytes))
+                or (isinstance(wrapper, type)
+                    and isinstance(body, wrapper))):
+            return body
+        return _Joined(body, self.size)
+
+
+class _Joined:
+    "The iterable of a body joined into pieces, closed as WSGI requires"
+
+    def __init__(self, body, size):
+        self.body = body
+        self.size = size
+
+    def __iter__(self):
+        pieces, length = [], 0
+        for piece in self.body:
+            if not piece:
+                continue
+            pieces.append(piece)
+            length += len(piece)
+            if length >= self.size:
+                yield b''.join(pieces)
+                pieces, length = [], 0
+        if pieces:
+            yield b''.join(pieces)
+
+    def close(self):
+        close = getattr(self.body, 'close', None)
+        if close is not None:
+            close()
+
+
+class OneShotEncoder(jsonrpc.JSONEncoder):
+    """trytond's JSON-RPC encoder with json's C encoder: trytond encodes an
+    answer with `iterencode`, which is json's Python encoder (10 times
+    slower: 70 ms for the 3,600 lines of the supply ledger), first to see
+    whether it fits in 1,400 bytes, then again to stream it.  The answer is
+    encoded once, at the first call, and its pieces given to the second
+    call for the same object (per thread)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._last = threading.local()
+
+    def iterencode(self, o, _one_shot=False):
+        last = getattr(self._last, 'value', None)
+        self._last.value = None
+        if last is not None and last[0] is o:
+            return iter(last[1])
+        chunks = super().iterencode(o, _one_shot=True)
+        if not isinstance(chunks, (list, tuple)):
+            chunks = list(chunks)
+        self._last.value = (o, chunks)
+        return iter(chunks)
+
+
 def install(app):
     "Install the middleware and the error hooks once on trytond's app"
     _install_dispatch(app)
     if not isinstance(app.wsgi_app, SecurityHeaders):
-        app.wsgi_app = SecurityHeaders(app.wsgi_app)
+        app.wsgi_app = SecurityHeaders(BufferedBody(app.wsgi_app))
+    if not isinstance(jsonrpc.encoder, OneShotEncoder):
+        jsonrpc.encoder = OneShotEncoder(separators=(',', ':'))
 
 
 install(app)
