@@ -1188,6 +1188,7 @@ MODELS = {
     'office.supply.stocktake.variance': dict(kind=CONFIG),
     # Not stored (wizard forms, services)
     'office.approval.decide.start': dict(kind=TRANSIENT),
+    'office.approval.quick.done': dict(kind=TRANSIENT),
     'office.attendance.import.start': dict(kind=TRANSIENT),
     'office.attendance.import.result': dict(kind=TRANSIENT),
     'office.distribution.send.start': dict(kind=TRANSIENT),
