@@ -7,6 +7,7 @@ access, record rules) in its own memory; with `[cache] clean_timeout = 0`
 on PostgreSQL a commit that changes them NOTIFYs every worker. Requests
 are tagged with a probe header and the access log tells which worker
 served each of them."""
+import concurrent.futures
 import json
 import urllib.error
 import urllib.request
@@ -46,17 +47,29 @@ def call(server, client, method, *params):
     return server.worker_of(probe), result
 
 
-def every_worker(server, client, method, *params, attempts=400):
+def every_worker(server, client, method, *params, rounds=60):
     """Call method until every worker has answered it; return the answers
-    by worker pid."""
+    by worker pid.
+
+    The calls go in concurrent batches of twice as many as there are
+    workers: sequential calls may all be accepted by the same idle worker
+    (the kernel wakes whichever waits), but a worker busy with one call
+    leaves the next ones to the others."""
     workers = server.worker_pids()
     assert len(workers) >= 2, workers
     answers = {}
-    for _ in range(attempts):
-        pid, result = call(server, client, method, *params)
-        answers.setdefault(pid, []).append(result)
-        if set(answers) >= workers:
-            return answers
+    with concurrent.futures.ThreadPoolExecutor(2 * len(workers)) as pool:
+        for _ in range(rounds):
+            for pid, result in pool.map(
+                    lambda _: call(server, client, method, *params),
+                    range(2 * len(workers))):
+                answers.setdefault(pid, []).append(result)
+            if set(answers) >= workers:
+                return answers
+            # a worker restarted meanwhile is not waited for
+            workers &= server.worker_pids() | set(answers)
+            if set(answers) >= workers:
+                return answers
     pytest.fail(f"workers {workers - set(answers)} never answered")
 
 
