@@ -521,7 +521,54 @@ def demo_documents():
         entry.retention = '30y'
         entry.room, entry.cabinet, entry.box = "档案室", "A-01", "2026-001"
         entry.click('archive')
+    demo_loans()
     as_login(None)
+
+
+def demo_loans():
+    """Archive loans (档案借阅) through their approval: one waiting for the
+    borrower's head, one lent and one returned"""
+    Group = Model.get('res.group')
+    Archive = Model.get('office.archive')
+    Borrow = Model.get('office.archive.borrow')
+    Rule = Model.get('office.approval.rule')
+    IrModel = Model.get('ir.model')
+
+    as_login(None)
+    rule = Rule(name="档案借阅", model=IrModel.find(
+            [('name', '=', 'office.archive.borrow')])[0])
+    rule.tiers.new(name="部门审核", sequence=10,
+        reviewer_source='requester_head')
+    rule.tiers.new(name="档案室审核", sequence=20, reviewer_source='group',
+        group=Group.find([('name', '=', 'Office Staff')])[0])
+    rule.save()
+    archived = Archive.find([('state', '=', 'archived')], limit=1)
+    if not archived:
+        return
+    archive_id = archived[0].id
+    today = dt.date.today()
+
+    def borrow(login, purpose, days, medium, state):
+        as_login(login)
+        loan = Borrow(archive=Archive(archive_id), purpose=purpose,
+            medium=medium, return_date=today + dt.timedelta(days=days))
+        loan.click('submit')
+        if state == 'submitted':
+            return
+        head = {'sales1': 'sales_head', 'fin1': 'fin_head',
+            'hr1': 'hr_head', 'it1': 'it_head'}[login]
+        for reviewer in [head, 'clerk']:
+            as_login(reviewer)
+            Borrow(loan.id).click('approval_approve')
+        as_login('clerk')
+        loan = Borrow(loan.id)
+        loan.click('lend')
+        if state == 'returned':
+            loan.click('return_')
+
+    borrow('fin1', "核对年度审计资料", 7, 'electronic', 'lent')
+    borrow('hr1', "查阅值班安排原件", 3, 'paper', 'returned')
+    borrow('sales1', "参考往年值班安排", 5, 'electronic', 'submitted')
 
 
 def main():

@@ -60,6 +60,32 @@ def working_days(company, start, end):
         ).quantize(Decimal('0.1'))
 
 
+def check_months_open(periods):
+    """Refuse a leave or a cancellation that would change the attendance of
+    a month an approved report has locked: periods are (leave, start, end)
+    in UTC naive datetimes, read in the company's time zone"""
+    pool = Pool()
+    Month = pool.get('office.attendance.month')
+    Calendar = pool.get('office.calendar')
+    periods = [p for p in periods if p[0].employee and p[1] and p[2]]
+    if not periods:
+        return
+    locked = Month.locked_months({l.employee for l, _, _ in periods})
+    if not locked:
+        return
+    for leave, start, end in periods:
+        timezone = Calendar.get_timezone(leave.company)
+        month = calendar_.to_local(start, timezone=timezone).date().replace(
+            day=1)
+        last = calendar_.to_local(end, timezone=timezone).date()
+        while month <= last:
+            if (leave.employee.id, month) in locked:
+                raise AttendanceError(gettext(
+                        'office_admin.msg_leave_month_locked',
+                        month=month.strftime('%Y-%m')))
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+
+
 class Leave(
         OfficeAccessMixin, EmployeeRequestMixin, ApprovalMixin, ChatMixin,
         Workflow, ModelSQL, ModelView):
@@ -174,6 +200,7 @@ class Leave(
     def submit(cls, leaves):
         pool = Pool()
         Allowance = pool.get('office.leave.allowance')
+        check_months_open([(l, l.start, l.end) for l in leaves])
         for leave in leaves:
             if leave.type == 'annual':
                 balance = Allowance.balance_of(
@@ -215,6 +242,7 @@ class Leave(
     @classmethod
     def _approval_on_approved(cls, leaves):
         # Anomalies of past days the leave covers disappear
+        check_months_open([(l, l.start, l.end) for l in leaves])
         cls.recheck([(l, l.start, l.end) for l in leaves])
 
     @classmethod
@@ -356,6 +384,9 @@ class Cancellation(
         if Transaction().check_access:
             cls.check_requester(cancellations)
         cls.check_end(cancellations)
+        check_months_open([
+                (c.leave, c.end or c.leave.start, c.leave.end)
+                for c in cancellations])
         with without_check_access():
             # Two cancellations of one leave are never submitted at once
             Pool().get('office.leave').lock([c.leave for c in cancellations])
@@ -391,6 +422,7 @@ class Cancellation(
                             'office_admin.msg_leave_cancellation_not_approved',
                             leave=leave.rec_name))
                 start, end = leave.start, leave.end
+                check_months_open([(leave, cancellation.end or start, end)])
                 if cancellation.end:
                     Leave.write([leave], {'end': cancellation.end})
                     periods.append((leave, cancellation.end, end))
