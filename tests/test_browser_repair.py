@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from test_browser import browser, shot, visible, wait  # noqa: F401
-from test_browser_decide import displayed, tap
+from test_browser import browser, shot, wait  # noqa: F401
+from test_browser_decide import displayed
 from test_browser_workbench import device_size, login, words
 
 selenium = pytest.importorskip('selenium')
