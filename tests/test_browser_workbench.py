@@ -139,12 +139,16 @@ def test_head_approves_from_workbench(server, browser, device):  # noqa: F811
     ok = wait(browser, lambda d: displayed(d,
             f'//div[contains(@class, "modal")]//button[{words(*OK)}]'), 10)
     press(browser, ok[0])
-    # Back on the workbench, 同意 is no longer offered on the request
-    # (the other lists of the board are refreshed at their next search)
+    # Back on the workbench, 同意 is no longer offered on the request in
+    # any of its lists: the department's pending approvals, which shows it
+    # too, is refreshed with the list it was approved from
+    # (web/patches/sao-board-refresh.patch)
     wait(browser, lambda d: not displayed(d,
-            '(//div[contains(@class, "board-action")])[1]'
+            '//div[contains(@class, "board-action")]'
             f'//tr[.//*[contains(text(), "{title}")]]'
             f'//button[{words(*APPROVE)}]'), 30)
+    assert displayed(browser, '(//div[contains(@class, "board-action")])[2]'
+        f'//tr[.//*[contains(text(), "{title}")]]')
     shot(browser, f'browser-2x-after-{device}')
 
 
