@@ -113,6 +113,30 @@ def issue_from_store(lines, backorders=(), shortage=None):
     return assigned
 
 
+def new_purchase_request(product, quantity, company, origin, supply_date):
+    """Return a draft purchase request (not saved) for the office store of
+    quantity (in the product's default unit) of product"""
+    pool = Pool()
+    Request = pool.get('purchase.request')
+    Uom = pool.get('product.uom')
+    config = supply_config()
+    unit = product.purchase_uom or product.default_uom
+    return Request(
+        product=product,
+        description=product.rec_name,
+        quantity=unit.ceil(Uom.compute_qty(
+                product.default_uom, quantity, unit, round=False)),
+        unit=unit,
+        computed_quantity=quantity,
+        computed_unit=product.default_uom,
+        purchase_date=local_today(company),
+        supply_date=supply_date,
+        company=company,
+        warehouse=config.supply_warehouse,
+        origin=origin,
+        state='draft')
+
+
 def check_office_supplies(products, record_name):
     "Raise when one of products is not in the office-supply category"
     pool = Pool()
