@@ -16,6 +16,7 @@ from collections import defaultdict
 from sql import Literal, Null, Union
 from sql.aggregate import Min, Sum
 from sql.conditionals import Least
+from sql.functions import Abs
 
 from trytond.i18n import gettext
 from trytond.model import ModelSQL, ModelView, Unique, fields
@@ -206,7 +207,7 @@ class Supply(OfficeAccessMixin, ModelSQL, ModelView):
             quantity.as_('quantity'),
             where=Literal(True),
             group_by=[lines.company, lines.product, lines.lot],
-            having=quantity != 0)
+            having=Abs(quantity) > 1e-9)
         return stock.join(lot, condition=stock.lot == lot.id
             ).join(notice, 'LEFT',
                 condition=(notice.lot == stock.lot)
@@ -261,11 +262,12 @@ class Supply(OfficeAccessMixin, ModelSQL, ModelView):
                 ('expiry_date', '>=', today), ('expiry_date', '<=', limit)],
             'valid': [('expiry_date', '>', limit)],
             }
-        values = value if operator in {'in', 'not in'} else [value]
-        domain = ['OR'] + [domains[v] for v in values if v in domains]
-        if operator in {'=', 'in'}:
-            return [domain]
-        return ['NOT', domain] if operator in {'!=', 'not in'} else []
+        values = set(value if operator in {'in', 'not in'} else [value])
+        if operator in {'!=', 'not in'}:
+            values = set(domains) - values
+        elif operator not in {'=', 'in'}:
+            return []
+        return [['OR'] + [domains[v] for v in sorted(values) if v in domains]]
 
     def get_rec_name(self, name):
         return '%s / %s' % (self.product.rec_name, self.lot.rec_name)
@@ -289,6 +291,7 @@ class Supply(OfficeAccessMixin, ModelSQL, ModelView):
         Lot = pool.get('stock.lot')
         Notice = pool.get('office.emergency.notice')
         Notification = pool.get('office.notification')
+        Request = pool.get('purchase.request')
         User = pool.get('res.user')
         config = Config(1)
         company_id = Transaction().context.get('company')
@@ -307,17 +310,14 @@ class Supply(OfficeAccessMixin, ModelSQL, ModelView):
             return 0
         users = (User.users_in_group('office_admin.group_office_staff')
             + User.users_in_group('office_admin.group_office_admin'))
+        # A second run meanwhile waits, then finds the notices
+        Lot.lock([s.lot for s in supplies])
+        with without_check_access():
+            supplies = cls.search(domain, order=[('id', 'ASC')])
         count = 0
         for sub in grouped_slice(supplies, 100):
             sub = list(sub)
-            # A second run meanwhile waits, then finds the notices
-            Lot.lock([s.lot for s in sub])
             with without_check_access():
-                sub = cls.search(
-                    domain + [('id', 'in', [s.id for s in sub])],
-                    order=[('id', 'ASC')])
-                if not sub:
-                    continue
                 now = calendar_.utcnow()
                 notices = Notice.create([{
                             'company': company_id,
@@ -331,7 +331,7 @@ class Supply(OfficeAccessMixin, ModelSQL, ModelView):
                         n.product, n.quantity, n.company, n,
                         max(n.expiry_date, today))
                     for n in notices]
-                pool.get('purchase.request').save(requests)
+                Request.save(requests)
                 for notice, request in zip(notices, requests):
                     notice.request = request
                 Notice.save(notices)
