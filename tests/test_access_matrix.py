@@ -1186,6 +1186,10 @@ MODELS = {
     'office.seal': dict(kind=CONFIG),
     'office.supply.consolidation': dict(kind=CONFIG),
     'office.supply.stocktake.variance': dict(kind=CONFIG),
+    # The emergency supplies of the office store (lots, quantities, expiry
+    # notices): the office staff's, nothing to hide inside the company
+    'office.emergency.supply': dict(kind=CONFIG),
+    'office.emergency.notice': dict(kind=CONFIG),
     # Not stored (wizard forms, services)
     'office.approval.decide.start': dict(kind=TRANSIENT),
     'office.approval.quick.done': dict(kind=TRANSIENT),

@@ -27,10 +27,9 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
 from .access import OfficeAccessMixin, related_field
-from .calendar_ import local_today
 from .deadline import DEADLINE_MODES, DeadlineMixin
 from .facility import URGENCIES
-from .supply import supply_storage
+from .supply import issue_from_store
 
 STATES = [
     ('reported', "Reported"),
@@ -584,9 +583,7 @@ class Repair(
         """Issue the parts not yet issued from the office store as done
         stock moves to the repair location; refuse what the store lacks"""
         pool = Pool()
-        Move = pool.get('stock.move')
         Part = pool.get('office.repair.part')
-        Product = pool.get('product.product')
         Config = pool.get('office.configuration')
         cls.check_team(repairs)
         for repair in repairs:
@@ -599,30 +596,19 @@ class Repair(
                 if not p.move]
             if not parts:
                 return
-            Product.lock(list({p.product for p in parts}))
-            storage = supply_storage()
             location = Config(1).get_repair_location()
-            today = local_today()
-            moves = []
+            moves = issue_from_store(
+                [(p, p.product, p.quantity, location, p.repair.company)
+                    for p in parts],
+                shortage=RepairError(gettext(
+                        'office_admin.msg_repair_parts_short')))
+            # Picked from several places of the store, a part's move is
+            # split: the part keeps the first
+            by_part = {}
+            for move in moves:
+                by_part.setdefault(move.origin.id, move)
             for part in parts:
-                moves.append(Move(
-                        product=part.product,
-                        unit=part.product.default_uom,
-                        quantity=part.product.default_uom.round(
-                            part.quantity),
-                        from_location=storage,
-                        to_location=location,
-                        company=part.repair.company,
-                        planned_date=today,
-                        effective_date=today,
-                        origin=part))
-            Move.save(moves)
-            if not Move.assign_try(moves, with_childs=True):
-                raise RepairError(gettext(
-                        'office_admin.msg_repair_parts_short'))
-            Move.do(moves)
-            for part, move in zip(parts, moves):
-                part.move = move
+                part.move = by_part[part.id]
             Part.save(parts)
 
 

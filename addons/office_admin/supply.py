@@ -52,6 +52,91 @@ def supply_storage():
     return storage
 
 
+def issue_from_store(lines, backorders=(), shortage=None):
+    """Issue from the office store as done stock moves dated today; return
+    the moves done.
+
+    lines: (origin, product, quantity, to_location, company) to issue, the
+    quantity in the product's default unit. backorders: records whose moves
+    still draft or assigned (what an earlier issue could not take) are
+    issued again with the lines. The products are locked first, so two
+    issues at once never take the same units (the second one sees what the
+    first did). Tryton assigns what the store and its children hold: with
+    shortage (an exception), nothing is issued when anything is short and
+    shortage is raised; without it, what is short stays as draft moves (a
+    back-order, which Tryton's supply forecast sees)."""
+    pool = Pool()
+    Move = pool.get('stock.move')
+    Product = pool.get('product.product')
+    lines = list(lines)
+    origins = ({str(l[0]) for l in lines}
+        | {str(r) for r in backorders})
+    if not origins:
+        return []
+    storage = supply_storage()
+    today = local_today()
+    with without_check_access():
+        pending = []
+        for sub in grouped_slice(list({str(r) for r in backorders}), 200):
+            pending.extend(Move.search([
+                        ('origin', 'in', list(sub)),
+                        ('state', 'in', ['draft', 'assigned']),
+                        ], order=[('id', 'ASC')]))
+        Product.lock(list(
+                {l[1] for l in lines} | {m.product for m in pending}))
+        moves = [Move(
+                product=product,
+                unit=product.default_uom,
+                quantity=product.default_uom.round(quantity),
+                from_location=storage,
+                to_location=to_location,
+                company=company,
+                origin=origin)
+            for origin, product, quantity, to_location, company in lines]
+        moves += pending
+        for move in moves:
+            move.planned_date = today
+        Move.save(moves)
+        if not Move.assign_try(moves, with_childs=True) and shortage:
+            raise shortage
+        # A partly available move is split: the assigned part is a copy
+        assigned = []
+        for sub in grouped_slice(list(origins), 200):
+            assigned.extend(Move.search([
+                        ('origin', 'in', list(sub)),
+                        ('state', '=', 'assigned'),
+                        ], order=[('id', 'ASC')]))
+        for move in assigned:
+            move.effective_date = today
+        Move.save(assigned)
+        Move.do(assigned)
+    return assigned
+
+
+def new_purchase_request(product, quantity, company, origin, supply_date):
+    """Return a draft purchase request (not saved) for the office store of
+    quantity (in the product's default unit) of product"""
+    pool = Pool()
+    Request = pool.get('purchase.request')
+    Uom = pool.get('product.uom')
+    config = supply_config()
+    unit = product.purchase_uom or product.default_uom
+    return Request(
+        product=product,
+        description=product.rec_name,
+        quantity=unit.ceil(Uom.compute_qty(
+                product.default_uom, quantity, unit, round=False)),
+        unit=unit,
+        computed_quantity=quantity,
+        computed_unit=product.default_uom,
+        purchase_date=local_today(company),
+        supply_date=supply_date,
+        company=company,
+        warehouse=config.supply_warehouse,
+        origin=origin,
+        state='draft')
+
+
 def check_office_supplies(products, record_name):
     "Raise when one of products is not in the office-supply category"
     pool = Pool()

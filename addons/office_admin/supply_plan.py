@@ -28,7 +28,7 @@ from .approval import ApprovalMixin
 from .common import context_department, for_each_company
 from .deadline import DeadlineMixin
 from .exceptions import SupplyError, SupplyValidationError
-from .supply import SupplyLineMixin, supply_config
+from .supply import SupplyLineMixin, new_purchase_request, supply_config
 
 
 def first_of_month(date):
@@ -502,10 +502,9 @@ class Consolidation(OfficeAccessMixin, ModelSQL, ModelView):
         pool = Pool()
         Plan = pool.get('office.supply.plan')
         Request = pool.get('purchase.request')
-        Uom = pool.get('product.uom')
         Company = pool.get('company.company')
         User = pool.get('res.user')
-        config = supply_config()
+        supply_config()
         company = company or Company(Transaction().context['company'])
         month = first_of_month(month)
         domain = [
@@ -534,25 +533,9 @@ class Consolidation(OfficeAccessMixin, ModelSQL, ModelView):
                 products[line.product.id] = line.product
                 quantities[line.product.id] += line.quantity
         today = local_today(company)
-        requests = []
-        for product_id, quantity in sorted(quantities.items()):
-            product = products[product_id]
-            unit = product.purchase_uom or product.default_uom
-            purchase_quantity = unit.ceil(Uom.compute_qty(
-                    product.default_uom, quantity, unit, round=False))
-            requests.append(Request(
-                    product=product,
-                    description=product.rec_name,
-                    quantity=purchase_quantity,
-                    unit=unit,
-                    computed_quantity=quantity,
-                    computed_unit=product.default_uom,
-                    purchase_date=today,
-                    supply_date=max(month, today),
-                    company=company,
-                    warehouse=config.supply_warehouse,
-                    origin=consolidation,
-                    state='draft'))
+        requests = [new_purchase_request(products[product_id], quantity,
+                company, consolidation, max(month, today))
+            for product_id, quantity in sorted(quantities.items())]
         with without_check_access():
             Request.save(requests)
             Plan.write(plans, {'consolidation': consolidation.id})

@@ -26,7 +26,7 @@ from .approval import ApprovalMixin
 from .common import context_department
 from .exceptions import SupplyError, SupplyWarning
 from .supply import (
-    SupplyLineMixin, product_costs, supply_config, supply_storage)
+    SupplyLineMixin, issue_from_store, product_costs, supply_config)
 
 STATES = [
     ('draft', "Draft"),
@@ -351,10 +351,8 @@ class Requisition(
     @ModelView.button
     def issue(cls, requisitions):
         """Issue what the store holds as done stock moves; back-order the
-        rest as draft moves. Tryton's assignment locks the stock so two
-        issues at once never take the same units."""
+        rest as draft moves (see supply.issue_from_store)."""
         pool = Pool()
-        Move = pool.get('stock.move')
         Line = pool.get('office.supply.requisition.line')
         Notification = pool.get('office.notification')
         User = pool.get('res.user')
@@ -368,16 +366,8 @@ class Requisition(
                 raise SupplyError(gettext(
                         'office_admin.msg_supply_no_department_location',
                         department=requisition.department.rec_name))
-        # Serialise the issues of the same products: the transaction starts
-        # again with the product rows locked, so it sees every move an issue
-        # that ran meanwhile has done (Tryton's own assignment lock does not
-        # refresh a snapshot taken before it)
-        Product = pool.get('product.product')
-        Product.lock(list({l.product for r in requisitions for l in r.lines}))
         cls.lock(requisitions)
-        storage = supply_storage()
-        today = local_today()
-        to_create = []
+        to_issue = []
         with without_check_access():
             lines = Line.browse([l.id for r in requisitions for l in r.lines])
             for line in lines:
@@ -385,34 +375,11 @@ class Requisition(
                     m.quantity for m in line.moves
                     if m.state in {'draft', 'assigned'})
                 if missing > 0:
-                    to_create.append(Move(
-                            product=line.product,
-                            unit=line.product.default_uom,
-                            quantity=line.product.default_uom.round(missing),
-                            from_location=storage,
-                            to_location=(
-                                line.requisition.department.supply_location),
-                            company=line.requisition.company,
-                            planned_date=today,
-                            origin=line))
-            Move.save(to_create)
-            pending = Move.search([
-                    ('origin', 'in', [str(l) for l in lines]),
-                    ('state', 'in', ['draft', 'assigned']),
-                    ])
-            for move in pending:
-                move.planned_date = today
-            Move.save(pending)
-            Move.assign_try(pending, with_childs=True)
-            # A partly available move is split: the assigned part is a copy
-            assigned = Move.search([
-                    ('origin', 'in', [str(l) for l in lines]),
-                    ('state', '=', 'assigned'),
-                    ])
-            for move in assigned:
-                move.effective_date = today
-            Move.save(assigned)
-            Move.do(assigned)
+                    to_issue.append((line, line.product, missing,
+                            line.requisition.department.supply_location,
+                            line.requisition.company))
+        # What the store lacks waits as draft moves for the next issue
+        issue_from_store(to_issue, backorders=lines)
         now = calendar_.utcnow()
         issued, partial, nothing = [], [], []
         requisitions = cls.browse(requisitions)
