@@ -156,6 +156,10 @@ class Reception(
         'office.task', "Catering Task", readonly=True, ondelete='SET NULL')
     welcome_task = fields.Many2One(
         'office.task', "Welcome Task", readonly=True, ondelete='SET NULL')
+    preparation = fields.Function(fields.Text(
+            "Preparation",
+            help="The office's tasks for the reception and where they "
+            "stand."), 'get_preparation')
     done_at = fields.DateTime("Done At", readonly=True)
     rating = fields.Integer(
         "Rating", readonly=True,
@@ -257,6 +261,27 @@ class Reception(
 
     def get_rec_name(self, name):
         return self.title
+
+    @classmethod
+    def get_preparation(cls, receptions, name):
+        """Each task of the office with its state and deadline: the
+        department follows them without reading the office's tasks"""
+        Task = Pool().get('office.task')
+        states = dict(Task.fields_get(['state'])['state']['selection'])
+        result = {}
+        with without_check_access():
+            for reception in cls.browse([r.id for r in receptions]):
+                lines = []
+                for kind in TASKS:
+                    task = getattr(reception, '%s_task' % kind)
+                    if not task:
+                        continue
+                    lines.append('%s: %s (%s)' % (
+                            task.name, states.get(task.state, task.state),
+                            calendar_.format_local(
+                                task.deadline, reception.company)))
+                result[reception.id] = '\n'.join(lines) or None
+        return result
 
     # ---- validation ------------------------------------------------------
 
