@@ -241,6 +241,47 @@ def demo_meetings():
     config._context = User.get_preferences(True, {})
 
 
+def demo_receptions():
+    "Customer receptions: one confirmed by the office, one to confirm"
+    Party = Model.get('party.party')
+    Room = Model.get('office.meeting.room')
+    Reception = Model.get('office.reception')
+    as_login(None)
+    customer = Party(name="华为技术有限公司")
+    customer.save()
+    room, = Room.find([('name', '=', "第一会议室")])
+
+    def at(days, hour):
+        day = dt.date.today() + dt.timedelta(days=days)
+        while day.weekday() >= 5:
+            day += dt.timedelta(days=1)
+        return (dt.datetime.combine(day, dt.time(hour))
+            - dt.timedelta(hours=8))
+
+    receptions = []
+    for login, title, days, catering in [
+            ('sales_head', "华为年度合作洽谈", 4, True),
+            ('sales1', "华为采购部回访", 9, False)]:
+        as_login(login)
+        reception = Reception(title=title, customer=customer, room=room,
+            arrival=at(days, 14), departure=at(days, 16),
+            purpose="年度合作洽谈及新品介绍",
+            materials="公司画册、新品样品、合作方案（10 份）",
+            welcome_text="热烈欢迎华为技术有限公司领导莅临指导")
+        reception.guests.new(name="李明", title="副总裁")
+        reception.guests.new(name="王芳", title="采购经理")
+        if catering:
+            reception.catering = True
+            reception.catering_people = 6
+            reception.catering_notes = "一位客人素食"
+        reception.save()
+        reception.click('submit')
+        receptions.append(reception)
+    as_login('clerk')
+    Reception(receptions[0].id).click('confirm')
+    as_login(None)
+
+
 def demo_supplies():
     "Requisitions of office supplies in several states and a monthly plan"
     config = pconfig.get_config()
@@ -593,6 +634,7 @@ def main():
     demo_people()
     demo_requests()
     demo_meetings()
+    demo_receptions()
     demo_supplies()
     demo_documents()
     demo_attendance()

@@ -668,6 +668,29 @@ class World:
         self.hidden(model + '.sla', *admin.search(model + '.sla', []),
             level='dept')
 
+    def build_reception(self):
+        admin = self.admin
+        boss = self.client(self.boss_login)
+        self.reception_customer = self.create(admin, 'party.party', {
+                'name': f"MX 客户{SUFFIX}"})
+        model = 'office.reception'
+        hidden = self.create(boss, model, dict(_reception_values(self),
+                title=f"{DEPT} 接待", purpose=f"{DEPT} 来访目的",
+                welcome_text=f"{DEPT} 欢迎",
+                guests=[('create', [{'name': f"{DEPT} 来宾",
+                                'title': f"{DEPT} 职务"}])]))
+        self.try_('submit hidden reception', self.button, boss, model,
+            'submit', [hidden])
+        self.hidden(model, hidden, level='dept')
+        self.hidden(model + '.guest', *admin.search(
+                model + '.guest', [('reception', '=', hidden)]),
+            level='dept')
+        sales1 = self.client('sales1')
+        shown = self.create(sales1, model, dict(_reception_values(self),
+                title=f"{SHOW} 接待",
+                guests=[('create', [{'name': f"{SHOW} 来宾"}])]))
+        self.visible(model, 'internal', shown)
+
     def build_supply(self):
         admin = self.admin
         boss = self.client(self.boss_login)
@@ -1027,6 +1050,14 @@ def _outgoing_values(world):
 # The staff and the Office Administrators see every record of these models
 # (below their clearance): the department-hidden record is not hidden from
 # them
+def _reception_values(world):
+    arrival = dt.datetime.combine(
+        dt.date.today() + dt.timedelta(days=60), dt.time(2))
+    return {'title': 'MXFAKE', 'customer': world.reception_customer,
+        'arrival': arrival, 'departure': arrival + dt.timedelta(hours=2),
+        'purpose': 'x'}
+
+
 STAFF = ('staff', 'admin')
 _DEPARTMENT = lambda w: w.secret_department  # noqa: E731
 _VGM = lambda w: w.vgm_employee  # noqa: E731
@@ -1161,6 +1192,13 @@ MODELS = {
         seen_by=STAFF),
     'office.repair.sla': dict(kind=RESTRICTED, build='build_repair',
         seen_by=STAFF),
+    'office.reception': dict(kind=RESTRICTED, build='build_reception',
+        seen_by=STAFF,
+        workflow={'state': 'rated', 'rating': 5, 'requester': _VGM,
+            'department': _DEPARTMENT},
+        create=_reception_values),
+    'office.reception.guest': dict(kind=RESTRICTED,
+        build='build_reception', seen_by=STAFF),
     # Configuration and company-wide data: nothing to hide inside the
     # company
     'office.approval.rule': dict(kind=CONFIG),
@@ -1204,10 +1242,12 @@ MODELS = {
     'office.deadline': dict(kind=TRANSIENT),
     'office.repair.confirm.start': dict(kind=TRANSIENT),
     'office.repair.sla.context': dict(kind=TRANSIENT),
+    'office.reception.rate.start': dict(kind=TRANSIENT),
     }
 BUILD_ORDER = ['build_users', 'build_seal', 'build_outgoing',
     'build_incoming', 'build_archive', 'build_people', 'build_meeting',
-    'build_task', 'build_supply', 'build_repair', 'build_approval',
+    'build_task', 'build_supply', 'build_repair', 'build_reception',
+    'build_approval',
     'build_distribution', 'build_notifications', 'build_context']
 
 

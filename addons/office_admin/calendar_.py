@@ -271,9 +271,12 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
     def add_working_hours(self, start, hours, company=None):
         """Return the UTC datetime `hours` working hours after start (a naive
         UTC datetime, as Tryton stores them), counted in the company's
-        timezone and working hours."""
+        timezone and working hours; negative hours count back before start
+        (a task due 8 working hours before a visit)."""
         timezone = self.get_timezone(company)
         local = to_local(start, timezone=timezone)
+        if hours < 0:
+            return self._subtract_working_hours(local, -hours, timezone)
         remaining = dt.timedelta(hours=hours)
         date = local.date()
         for _ in range(MAX_SCAN_DAYS):
@@ -287,6 +290,26 @@ class Calendar(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
                         return to_utc(begin + remaining, timezone=timezone)
                     remaining -= available
             date += dt.timedelta(days=1)
+        raise CalendarError(gettext(
+                'office_admin.msg_calendar_no_working_day',
+                calendar=self.rec_name))
+
+    def _subtract_working_hours(self, local, hours, timezone):
+        "Return the UTC datetime `hours` working hours before local"
+        remaining = dt.timedelta(hours=hours)
+        date = local.date()
+        for _ in range(MAX_SCAN_DAYS):
+            if self.is_working_day(date):
+                for period_start, period_end in reversed(
+                        self._periods(date)):
+                    end = min(period_end, local)
+                    if end <= period_start:
+                        continue
+                    available = end - period_start
+                    if remaining <= available:
+                        return to_utc(end - remaining, timezone=timezone)
+                    remaining -= available
+            date -= dt.timedelta(days=1)
         raise CalendarError(gettext(
                 'office_admin.msg_calendar_no_working_day',
                 calendar=self.rec_name))

@@ -115,7 +115,8 @@ class Task(
         Model = pool.get('ir.model')
         return [(None, '')] + [(m, Model.get_name(m))
             for m in ['office.meeting', 'office.seal.request',
-                'office.document.incoming', 'office.document.outgoing']]
+                'office.document.incoming', 'office.document.outgoing',
+                'office.reception']]
 
     def get_mine(self, name):
         pool = Pool()
