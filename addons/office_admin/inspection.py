@@ -63,7 +63,10 @@ STATES = [
     ('done', "Done"),
     ]
 DEFAULT_HORIZON_DAYS = 7
-BATCH = 1000
+# Rounds created per call of create: trytond's validation of a batch grows
+# faster than its size (every record of a batch is instantiated with the
+# batch's ids)
+BATCH = 200
 # A nominal date moves at most this far to reach a working day (the
 # longest Chinese holiday with its weekends is 9 days)
 MAX_MOVE_DAYS = 31
