@@ -691,6 +691,47 @@ class World:
                 guests=[('create', [{'name': f"{SHOW} 来宾"}])]))
         self.visible(model, 'internal', shown)
 
+    def build_inspection(self):
+        admin = self.admin
+        boss = self.client(self.boss_login)
+        category = self.create(admin, 'office.facility.category', {
+                'name': "MX 保洁"})
+        plan = 'office.inspection.plan'
+
+        def plan_values(name, room, **values):
+            return dict(values, name=name + SUFFIX, scope='location',
+                category=category, room=room, frequency='daily',
+                start_date=dt.date.today(),
+                items=[('create', [{'name': "地面清洁", 'kind': 'check'}])])
+        hidden_plan = self.create(admin, plan, plan_values(
+                "MX 保密室保洁", "MX 保密室", team=self.secret_department,
+                employee=self.boss_employee))
+        shown_plan = self.create(admin, plan, plan_values(
+                "MX 销售部保洁", "MX 销售部",
+                employee=self.employees['internal']))
+        # Rounds are made by the daily job only (their fields are the
+        # workflow's): run it, then the boss starts and annotates his
+        crons = admin.search('ir.cron', [('method', '=',
+                    'office.inspection.plan|generate_rounds')])
+        self.try_('inspection rounds', self.button, admin, 'ir.cron',
+            'run_once', crons)
+        model = 'office.inspection.round'
+        hidden = admin.search(model, [('plan', '=', hidden_plan)])
+        lines = []
+        if hidden:
+            self.try_('start hidden round', self.button, boss, model,
+                'start', hidden[:1])
+            self.try_('note hidden round', boss.model, model, 'write',
+                hidden, {'note': f"{DEPT} 巡检"})
+            lines = admin.search(model + '.line', [('round', 'in', hidden)])
+            if lines:
+                self.try_('note hidden line', boss.model, model + '.line',
+                    'write', lines, {'note': f"{DEPT} 记录"})
+        self.hidden(model, *hidden, level='dept')
+        self.hidden(model + '.line', *lines, level='dept')
+        shown = admin.search(model, [('plan', '=', shown_plan)])
+        self.visible(model, 'internal', *shown)
+
     def build_supply(self):
         admin = self.admin
         boss = self.client(self.boss_login)
@@ -1199,6 +1240,11 @@ MODELS = {
         create=_reception_values),
     'office.reception.guest': dict(kind=RESTRICTED,
         build='build_reception', seen_by=STAFF),
+    'office.inspection.round': dict(kind=RESTRICTED,
+        build='build_inspection', seen_by=STAFF,
+        workflow={'state': 'done'}),
+    'office.inspection.round.line': dict(kind=RESTRICTED,
+        build='build_inspection', seen_by=STAFF),
     # Configuration and company-wide data: nothing to hide inside the
     # company
     'office.approval.rule': dict(kind=CONFIG),
@@ -1216,6 +1262,8 @@ MODELS = {
     'office.facility': dict(kind=CONFIG),
     'office.facility.category': dict(kind=CONFIG),
     'office.facility.category.deadline': dict(kind=CONFIG),
+    'office.inspection.plan': dict(kind=CONFIG),
+    'office.inspection.plan.item': dict(kind=CONFIG),
     'office.meeting.room': dict(kind=CONFIG),
     'office.meeting.room-res.group': dict(kind=CONFIG),
     # A room's held slots are public in the company (occupancy); the title
@@ -1246,8 +1294,8 @@ MODELS = {
     }
 BUILD_ORDER = ['build_users', 'build_seal', 'build_outgoing',
     'build_incoming', 'build_archive', 'build_people', 'build_meeting',
-    'build_task', 'build_supply', 'build_repair', 'build_reception',
-    'build_approval',
+    'build_task', 'build_supply', 'build_repair', 'build_inspection',
+    'build_reception', 'build_approval',
     'build_distribution', 'build_notifications', 'build_context']
 
 
