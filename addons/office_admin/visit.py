@@ -71,7 +71,9 @@ def mask(number):
     "Show only the last 4 characters of an ID number"
     if not number:
         return number
-    return '*' * max(len(number) - 4, 0) + number[-4:]
+    if len(number) <= 4:
+        return '*' * len(number)
+    return '*' * (len(number) - 4) + number[-4:]
 
 
 def normalise(number):
@@ -572,7 +574,8 @@ class Visit(OfficeAccessMixin, ChatMixin, Workflow, ModelSQL, ModelView):
         actions = iter(args)
         changed = []
         for records, values in zip(actions, actions):
-            if {'host', 'department', 'date', 'company'} & values.keys():
+            if {'host', 'department', 'arrival_from', 'company'} & (
+                    values.keys()):
                 changed.extend(records)
         if changed:
             pool = Pool()
