@@ -1132,7 +1132,7 @@ class Statistic(OfficeAccessMixin, ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('date', 'DESC'), ('department', 'ASC')]
+        cls._order = [('date', 'DESC'), ('department', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):
