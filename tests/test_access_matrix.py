@@ -732,6 +732,37 @@ class World:
         shown = admin.search(model, [('plan', '=', shown_plan)])
         self.visible(model, 'internal', *shown)
 
+    def build_visit(self):
+        boss = self.client(self.boss_login)
+        start = _now() + dt.timedelta(days=1)
+
+        def visit(visitor, **values):
+            return dict(values, arrival_from=start,
+                arrival_to=start + dt.timedelta(hours=2),
+                lines=[('create', [{'visitor': visitor}])])
+        visitor = self.create(boss, 'office.visitor', {
+                'name': f"{DEPT} 访客", 'organization': f"{DEPT} 公司",
+                'mobile': '13800000000', 'id_type': 'resident_id',
+                'id_number': f'{DEPT}0000'})
+        hidden = self.create(boss, 'office.visit', visit(visitor,
+                host=self.boss_employee,
+                department=self.secret_department,
+                purpose=f"{DEPT} 来访", vehicle_plate=f"{DEPT} 车"))
+        self.hidden('office.visit', hidden, level='dept')
+        self.hidden('office.visitor', visitor, level='dept')
+        self.hidden('office.visit.line', *self.admin.search(
+                'office.visit.line', [('visit', '=', hidden)]), level='dept')
+        # The counts are the front desk's: no employee reads them
+        self.hidden('office.visit.statistic', *self.admin.search(
+                'office.visit.statistic', []), level='dept')
+        sales1 = self.client('sales1')
+        guest = self.create(sales1, 'office.visitor', {
+                'name': f"{SHOW} 访客", 'id_number': f'{SHOW}0000'})
+        shown = self.create(sales1, 'office.visit', visit(guest,
+                purpose=f"{SHOW} 来访"))
+        self.visible('office.visitor', 'internal', guest)
+        self.visible('office.visit', 'internal', shown)
+
     def build_supply(self):
         admin = self.admin
         boss = self.client(self.boss_login)
@@ -1245,6 +1276,19 @@ MODELS = {
         workflow={'state': 'done'}),
     'office.inspection.round.line': dict(kind=RESTRICTED,
         build='build_inspection', seen_by=STAFF),
+    'office.visit': dict(kind=RESTRICTED, build='build_visit',
+        seen_by=STAFF,
+        workflow={'state': 'checked_in', 'token': 'MXFAKE-5',
+            'date': dt.date(1999, 1, 1),
+            'checked_in_at': lambda w: _now(),
+            'overdue_at': lambda w: _now()}),
+    'office.visit.line': dict(kind=RESTRICTED, build='build_visit',
+        seen_by=STAFF),
+    'office.visitor': dict(kind=RESTRICTED, build='build_visit',
+        seen_by=STAFF,
+        workflow={'erased_at': lambda w: _now()}),
+    'office.visit.statistic': dict(kind=RESTRICTED, build='build_visit',
+        seen_by=STAFF),
     # Configuration and company-wide data: nothing to hide inside the
     # company
     'office.approval.rule': dict(kind=CONFIG),
@@ -1291,11 +1335,13 @@ MODELS = {
     'office.repair.confirm.start': dict(kind=TRANSIENT),
     'office.repair.sla.context': dict(kind=TRANSIENT),
     'office.reception.rate.start': dict(kind=TRANSIENT),
+    'office.visit.check_in.start': dict(kind=TRANSIENT),
+    'office.visit.check_in.refused': dict(kind=TRANSIENT),
     }
 BUILD_ORDER = ['build_users', 'build_seal', 'build_outgoing',
     'build_incoming', 'build_archive', 'build_people', 'build_meeting',
     'build_task', 'build_supply', 'build_repair', 'build_inspection',
-    'build_reception', 'build_approval',
+    'build_reception', 'build_visit', 'build_approval',
     'build_distribution', 'build_notifications', 'build_context']
 
 
