@@ -14,7 +14,7 @@ gunicorn with 4 workers on loopback, then prints, in one run:
 2. p50/p95 latency of submit and of approve over JSON-RPC with 20
    concurrent clients, and the p95 against the single-client p50
    (goal: <= 2);
-3. the number of SQL statements of one approve action with 1 and with
+3. the number of SQL statements of one approve action with 1, 1,000 and
    10,000 pending requests (goal: the same, <= 25)."""
 import argparse
 import os
@@ -130,7 +130,7 @@ def query_counts(server, many):
         [sys.executable, __file__, '--count-queries', server.database,
             '--pending', str(many)],
         env=server.env, check=True, capture_output=True, text=True).stdout
-    return [int(v) for v in output.split()[-2:]]
+    return [int(v) for v in output.split()[-3:]]
 
 
 def add_pending(transaction, request_id, count):
@@ -190,8 +190,8 @@ def add_pending(transaction, request_id, count):
 
 
 def count_queries(database, many):
-    """Count the SQL statements of one approve, in-process, with 1 and with
-    many pending requests. Each action runs in its own transaction, as over
+    """Count the SQL statements of one approve, in-process, with 1, 1,000
+    and many pending requests. Each action runs in its own transaction, as over
     RPC, after one approve that warms the process's caches (a worker that
     already served). trytond logs every statement at DEBUG on its
     PostgreSQL logger. The requests are committed: the database is the
@@ -285,7 +285,7 @@ def count_queries(database, many):
             sql_logger.setLevel(logging.WARNING)
         return counter.count
 
-    return approve_one(1), approve_one(many)
+    return approve_one(1), approve_one(1000), approve_one(many)
 
 
 def print_latencies(name, values, reference=None):
@@ -339,9 +339,10 @@ def main():
                 print_latencies(name, values)
                 print(f"    p95 / single-client p50 = "
                     f"{percentile(values, 95) / single[name]:.1f}")
-            one, many = query_counts(server, args.pending)
+            one, thousand, many = query_counts(server, args.pending)
             print(f"SQL statements of one approve: {one} with 1 pending "
-                f"request, {many} with {args.pending:,} pending")
+                f"request, {thousand} with 1,000, {many} with "
+                f"{args.pending:,} pending")
         finally:
             process.terminate()
             process.wait(10)

@@ -169,17 +169,29 @@ ANALYZE office_supply_requisition_line;
 
 
 def plans(server, month):
-    "One approved plan per department for month, 6 lines each"
+    """One approved plan per department for month, 6 lines each: the plans
+    the demo or the reminder job already made for month (one per department
+    and month) are approved with these lines instead"""
     sql = f"""
 INSERT INTO office_supply_plan (company, department, month, state,
     escalation_level, create_uid, create_date)
 SELECT d.company, d.id, '{month.isoformat()}', 'approved', 0, 0, now()
-FROM office_department d WHERE d.supply_location IS NOT NULL;
+FROM office_department d WHERE d.supply_location IS NOT NULL
+ON CONFLICT (department, month) DO NOTHING;
+UPDATE office_supply_plan SET state = 'approved'
+WHERE month = '{month.isoformat()}' AND consolidation IS NULL
+    AND department IN (
+        SELECT id FROM office_department WHERE supply_location IS NOT NULL);
+DELETE FROM office_supply_plan_line WHERE plan IN (
+    SELECT id FROM office_supply_plan
+    WHERE month = '{month.isoformat()}' AND state = 'approved'
+        AND consolidation IS NULL);
 INSERT INTO office_supply_plan_line (plan, product, quantity, create_uid,
     create_date)
 SELECT pl.id, p.id, 10 + pl.id % 20, 0, now()
 FROM office_supply_plan pl, product_product p
-WHERE pl.month = '{month.isoformat()}' AND p.code IS NOT NULL;
+WHERE pl.month = '{month.isoformat()}' AND pl.state = 'approved'
+    AND pl.consolidation IS NULL AND p.code IS NOT NULL;
 """
     psql(server, sql)
 

@@ -1565,28 +1565,15 @@ class ApprovalStep(
         the bell no longer asks for a decision already taken"""
         pool = Pool()
         Notification = pool.get('res.notification')
-        Request = pool.get('office.approval.request')
         if not steps:
             return
-        notification = Notification.__table__()
-        cursor = Transaction().connection.cursor()
         with without_check_access():
-            steps = cls.browse(steps)
-            by_record = defaultdict(set)
-            for step in steps:
-                request = Request(step.request.id)
-                by_record[(request.res_model, request.res_id)].add(
-                    step.reviewer.id)
-        ids = []
-        for (model, res_id), users in by_record.items():
-            cursor.execute(*notification.select(notification.id,
-                    where=(notification.model == model)
-                    & (notification.records == json.dumps([res_id]))
-                    & notification.user.in_(list(users))
-                    & notification.unread))
-            ids.extend(i for i, in cursor)
-        if ids:
-            with without_check_access():
+            # One read of the steps and one of their requests
+            keys = {(s.reviewer.id, s.request.res_model,
+                    json.dumps([s.request.res_id]))
+                for s in cls.browse(steps) if s.reviewer}
+            ids = [n[0] for n in Notification.unread_about(keys)]
+            if ids:
                 Notification.write(
                     Notification.browse(ids), {'unread': False})
 

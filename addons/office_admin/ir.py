@@ -3,6 +3,7 @@
 import json
 from collections import defaultdict
 
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.ir.resource import ResourceAccessMixin
 from trytond.model import Model
@@ -296,12 +297,37 @@ class Notification(metaclass=PoolMeta):
                     ], count=True)
 
     @classmethod
+    def unread_about(cls, keys):
+        """Return the unread notices of users about records, in one query:
+        keys are (user, model, records) with records the JSON list a notice
+        stores (as `notify_user` writes it); the result is the list of
+        (id, user, model, records, label) that match a key"""
+        keys = {(int(u), m, r) for u, m, r in keys if u and m and r}
+        if not keys:
+            return []
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        result = []
+        # Filtered in SQL on each column's values, exactly in Python: the
+        # unread notices of a user are few (a partial index on user)
+        for sub_keys in grouped_slice(
+                sorted(keys), backend.MAX_QUERY_PARAMS // 3):
+            sub_keys = list(sub_keys)
+            cursor.execute(*table.select(
+                    table.id, table.user, table.model, table.records,
+                    table.label,
+                    where=table.user.in_(sorted({k[0] for k in sub_keys}))
+                    & table.model.in_(sorted({k[1] for k in sub_keys}))
+                    & table.records.in_(sorted({k[2] for k in sub_keys}))
+                    & table.unread))
+            result.extend(row for row in cursor if row[1:4] in keys)
+        return result
+
+    @classmethod
     def create(cls, vlist):
         """The same notice about the same record for the same user is one
         notice: the unread ones it repeats (an invitation sent again after
         each change of a meeting) are replaced by the newest"""
-        table = cls.__table__()
-        cursor = Transaction().connection.cursor()
         notifications = super().create(vlist)
         newest = {}
         for notification, values in zip(notifications, vlist):
@@ -309,13 +335,10 @@ class Notification(metaclass=PoolMeta):
                 key = (values.get('user'), values['model'],
                     values['records'], values.get('label'))
                 newest[key] = max(newest.get(key, 0), notification.id)
-        replaced = []
-        for (user, model, records, label), id_ in newest.items():
-            cursor.execute(*table.select(table.id,
-                    where=(table.user == user) & (table.model == model)
-                    & (table.records == records) & (table.label == label)
-                    & table.unread & (table.id != id_)))
-            replaced.extend(i for i, in cursor)
+        replaced = [id_
+            for id_, user, model, records, label in cls.unread_about(
+                k[:3] for k in newest)
+            if newest.get((user, model, records, label), id_) != id_]
         if replaced:
             with without_check_access():
                 cls.delete(cls.browse(replaced))

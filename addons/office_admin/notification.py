@@ -12,13 +12,14 @@ constraint on it, and marks the e-mail sent so that a task run again sends
 nothing twice."""
 import datetime as dt
 import logging
+from collections import defaultdict, namedtuple
 from email.message import EmailMessage
 
 from trytond import config
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import Index, Model, ModelSQL, ModelView, Unique, fields
-from trytond.model.chat import ChatMixin
+from trytond.model.chat import ChatMessage, ChatMixin
 from trytond.pool import Pool
 from trytond.sendmail import send_message
 from trytond.tools.email_ import format_address, set_from_header
@@ -64,16 +65,29 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
         return Pool().get('ir.model').get_name_items()
 
     @classmethod
-    def queue_email(cls, logs, name, subject, body, attachments=None):
-        "E-mail the address of each log through the queue (one task each)"
-        for log in logs:
-            cls.__queue__.deliver(
-                [log], format_address(log.address, name), subject, body,
-                attachments=attachments)
+    def queue_email(cls, logs, name, subject, body, attachments=None,
+            chat=None):
+        """E-mail the address of each log through the queue, in one task;
+        name: the addressee's name, or a list of them, one per log;
+        chat: (message id, variables) to post in the chat of the logs'
+        record by the same task. Return whether a task was queued."""
+        logs = [log for log in logs if log.address]
+        if not logs:
+            return False
+        if isinstance(name, str) or name is None:
+            name = [name] * len(logs)
+        cls.__queue__.deliver(logs,
+            [format_address(log.address, n) for log, n in zip(logs, name)],
+            subject, body, attachments=attachments, chat=chat)
+        return True
 
     @classmethod
-    def deliver(cls, logs, to, subject, body, attachments=None, attempt=0):
-        """Queued: send the e-mail of logs and file it on the record.
+    def deliver(cls, logs, to, subject, body, attachments=None, attempt=0,
+            chat=None):
+        """Queued: send the e-mail of logs and file it on the record; to:
+        the To header, or a list of them, one per log; chat: (message id,
+        variables) posted in the record's chat unless the logs were all
+        e-mailed already (a task run again).
 
         Sent once: the log is locked and marked. When SMTP fails the task
         is queued again later ([office] email_retries, email_retry_delay);
@@ -82,8 +96,19 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
         sent, and the log says so."""
         pool = Pool()
         Email = pool.get('ir.email')
+        if isinstance(to, str):
+            to = [to] * len(logs)
+        to = dict(zip(map(int, logs), to))
         cls.lock(logs)
-        for log in cls.browse(logs):
+        logs = cls.browse(logs)
+        if chat and not all(log.emailed for log in logs):
+            record = logs[0].resource
+            if _exists(record) and isinstance(record, ChatMixin):
+                message_id, variables = chat
+                record._chat_dispatch([record], ChatMessage(
+                        msg_id=message_id, n=None, variables=variables,
+                        audience='internal'))
+        for log in logs:
             if log.emailed or not log.address:
                 logger.info("notification %s: already e-mailed", log.id)
                 continue
@@ -93,7 +118,7 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
                     "notification %s: %s was deleted, no e-mail sent",
                     log.id, log.resource)
                 continue
-            msg = _message(to, subject, body, attachments)
+            msg = _message(to[log.id], subject, body, attachments)
             try:
                 send_message(msg, strict=True)
             except Exception as exception:
@@ -101,8 +126,8 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
                     "could not e-mail %s about %s (attempt %s): %s",
                     log.address, record, attempt + 1, exception,
                     exc_info=logger.isEnabledFor(logging.DEBUG))
-                cls._retry(log, to, subject, body, attachments, attempt,
-                    exception)
+                cls._retry(log, to[log.id], subject, body, attachments,
+                    attempt, exception)
                 continue
             with without_check_access():
                 Email.from_message(msg, resource=record).save()
@@ -158,6 +183,9 @@ def _message(to, subject, body, attachments=None):
             **params)
     return msg
 
+_Recipient = namedtuple('_Recipient', ['id', 'name', 'email', 'clearance'])
+
+
 class Notification:
     "Service: notify users of something that happened to records"
     __slots__ = ()
@@ -174,56 +202,73 @@ class Notification:
         pool = Pool()
         Log = pool.get('office.notification.log')
         User = pool.get('res.user')
-        users = [u for u in {int(u): u for u in users if u}.values()]
+        users = sorted({int(u) for u in users if u})
         if not records or not users:
             return 0
-        users = User.browse(users)
+        # Read only what is needed (a browse reads the users' companies
+        # and employees too)
+        by_language = defaultdict(list)
+        with without_check_access():
+            for user in User.read(users,
+                    ['name', 'email', 'clearance', 'language.code']):
+                language = (user.get('language.') or {}).get('code')
+                by_language[language].append(_Recipient(
+                        user['id'], user['name'], user['email'],
+                        user['clearance']))
         sent = 0
         with without_check_access():
             for sub_records in grouped_slice(records, 100):
                 sub_records = list(sub_records)
                 already = set()
                 if key:
-                    resources = [str(r) for r in sub_records]
-                    for logs in grouped_slice(resources, 100):
-                        for log in Log.search([
-                                    ('resource', 'in', list(logs)),
-                                    ('key', '=', key),
-                                    ('user', 'in', [u.id for u in users]),
-                                    ]):
-                            already.add((str(log.resource), log.user.id))
-                logs, emails = [], []
-                for record in sub_records:
-                    chat_done = False
-                    # Nobody is told about what his clearance hides
-                    rank = getattr(record, 'secrecy_rank', None) or 0
-                    for user in users:
-                        if (str(record), user.id) in already:
-                            continue
-                        if secrecy_rank(user.clearance) < rank:
-                            continue
-                        label, description = cls._render(
-                            record, user, message_id, variables)
-                        record.notify_user(
-                            icon, label, description, user=user.id)
-                        if chat and not chat_done and isinstance(
-                                record, ChatMixin):
-                            record.chat_post(
-                                message_id, record=record.rec_name,
-                                **variables)
-                            chat_done = True
-                        log = Log(resource=record, user=user,
-                            key=key or cls._unique_key(), message=label,
-                            emailed=False)
-                        if email and user.email:
-                            log.address = user.email
-                            emails.append((log, user.name, description))
-                        logs.append(log)
-                        sent += 1
+                    for log in Log.search([
+                                ('resource', 'in',
+                                    [str(r) for r in sub_records]),
+                                ('key', '=', key),
+                                ('user', 'in', users),
+                                ]):
+                        already.add((str(log.resource), log.user.id))
+                logs, emails, chats = [], defaultdict(list), {}
+                for language, lang_users in by_language.items():
+                    rendered = cls._render_all(
+                        sub_records, language, message_id, variables)
+                    for record in sub_records:
+                        label, description, rank = rendered[str(record)]
+                        # Nobody is told about what his clearance hides
+                        for user in lang_users:
+                            if ((str(record), user.id) in already
+                                    or secrecy_rank(user.clearance) < rank):
+                                continue
+                            record.notify_user(
+                                icon, label, description, user=user.id)
+                            if chat and isinstance(record, ChatMixin):
+                                chats.setdefault(record, None)
+                            log = Log(resource=record, user=user.id,
+                                key=key or cls._unique_key(), message=label,
+                                emailed=False)
+                            if email and user.email:
+                                log.address = user.email
+                                emails[record, label, description].append(
+                                    (log, user.name))
+                            logs.append(log)
+                            sent += 1
                 Log.save(logs)
-                for log, name, description in emails:
-                    Log.queue_email([log], name, log.message, description,
-                        attachments=attachments)
+                # One task for the e-mails of a record in a language, the
+                # post in its chat by the first
+                for (record, label, description), addressees in (
+                        emails.items()):
+                    post = None
+                    if record in chats and chats[record] is None:
+                        chats[record] = post = (message_id,
+                            dict(variables, record=record.rec_name))
+                    if not Log.queue_email([log for log, _ in addressees],
+                            [n for _, n in addressees], label, description,
+                            attachments=attachments, chat=post):
+                        chats[record] = None
+                for record, post in chats.items():
+                    if post is None:
+                        record.chat_post(
+                            message_id, record=record.rec_name, **variables)
         return sent
 
     @classmethod
@@ -232,17 +277,28 @@ class Notification:
         return 'once-%s' % uuid.uuid4().hex
 
     @classmethod
-    def _render(cls, record, user, message_id, variables):
-        language = user.language.code if user.language else None
+    def _render_all(cls, records, language, message_id, variables):
+        """Return {record: (label, description, secrecy rank)} of records
+        in language, each model's records read once"""
+        pool = Pool()
+        IrModel = pool.get('ir.model')
+        by_model = defaultdict(list)
+        for record in records:
+            by_model[record.__class__].append(record.id)
+        result = {}
         with Transaction().set_context(language=language):
-            # Read again in the recipient's language (the caller's instance
-            # caches its names in the caller's, e.g. a job's English)
-            record = record.__class__(record.id)
-            label = gettext(
-                message_id, record=record.rec_name, **variables)
-            model = Pool().get('ir.model').get_name(record.__name__)
-            description = '%s: %s' % (model, record.rec_name)
-        return label, description
+            for Model_, ids in by_model.items():
+                model = IrModel.get_name(Model_.__name__)
+                # Read again in the recipient's language (the caller's
+                # instances cache their names in the caller's, e.g. a
+                # job's English)
+                for record in Model_.browse(ids):
+                    rank = getattr(record, 'secrecy_rank', None) or 0
+                    result[str(record)] = (
+                        gettext(message_id, record=record.rec_name,
+                            **variables),
+                        '%s: %s' % (model, record.rec_name), rank)
+        return result
 
     @classmethod
     def email_address(cls, record, address, name, message_id,

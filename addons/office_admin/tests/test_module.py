@@ -157,6 +157,70 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(Log.search_count([('key', '=', 'k1')]), 1)
 
     @with_transaction()
+    def test_notices_to_many_users_batched(self):
+        "A notice to many users: one e-mail task, one query for repeats"
+        import json
+        from contextlib import contextmanager
+
+        from trytond import backend
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        Notice = pool.get('res.notification')
+        Group = pool.get('res.group')
+        User = pool.get('res.user')
+        if backend.name == 'postgresql':
+            from trytond.backend.postgresql.database import (
+                LoggingCursor as Cursor)
+        else:
+            from trytond.backend.sqlite.database import (
+                SQLiteCursor as Cursor)
+
+        @contextmanager
+        def statements():
+            executed, execute = [], Cursor.execute
+
+            def recording(self, sql, *args, **kwargs):
+                executed.append(str(sql))
+                return execute(self, sql, *args, **kwargs)
+            Cursor.execute = recording
+            try:
+                yield executed
+            finally:
+                Cursor.execute = execute
+        users = User.create([{
+                    'login': 'many%s' % i, 'name': "Many %s" % i,
+                    'email': 'many%s@example.com' % i,
+                    } for i in range(12)])
+        group, = Group.create([{'name': "Many"}])
+        with statements() as executed:
+            sent = Notification.send([group], users,
+                'office_admin.msg_approval_reminder', key='many', user='x',
+                chat=False)
+        self.assertEqual(sent, 12)
+        self.assertEqual(
+            len([s for s in executed if 'INSERT INTO "ir_queue"' in s]), 1)
+
+        def notices():
+            return [{'user': u.id, 'model': 'res.group',
+                    'records': json.dumps([group.id]), 'label': "Again"}
+                for u in users]
+        Notice.create(notices())
+        with statements() as executed:
+            Notice.create(notices())
+        # The unread notices looked for: one query for the 12 users
+        self.assertEqual(len([s for s in executed
+                    if s.startswith('SELECT')
+                    and 'FROM "res_notification"' in s
+                    and '"unread"' in s.partition('WHERE')[2]
+                    and 'COUNT' not in s.upper()]), 1)
+        # The repeated unread notices were replaced by the newest
+        self.assertEqual(Notice.search_count([
+                    ('model', '=', 'res.group'),
+                    ('records', '=', json.dumps([group.id])),
+                    ('label', '=', "Again"),
+                    ]), 12)
+
+    @with_transaction()
     def test_notification_email_queued_sent_once(self):
         "The e-mail is a queued task: sent once, nothing for a deleted record"
         from unittest.mock import patch
