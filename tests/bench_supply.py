@@ -166,17 +166,21 @@ ANALYZE office_supply_requisition_line;
 
 
 def plans(server, month):
-    "One approved plan per department for month, 6 lines each"
+    """One approved plan per department for month, 6 lines each (the
+    drafts trytond-cron may have opened for month are approved)"""
     sql = f"""
 INSERT INTO office_supply_plan (company, department, month, state,
     escalation_level, create_uid, create_date)
 SELECT d.company, d.id, '{month.isoformat()}', 'approved', 0, 0, now()
-FROM office_department d WHERE d.supply_location IS NOT NULL;
+FROM office_department d WHERE d.supply_location IS NOT NULL
+ON CONFLICT (department, month) DO UPDATE SET state = 'approved';
 INSERT INTO office_supply_plan_line (plan, product, quantity, create_uid,
     create_date)
 SELECT pl.id, p.id, 10 + pl.id % 20, 0, now()
 FROM office_supply_plan pl, product_product p
-WHERE pl.month = '{month.isoformat()}' AND p.code IS NOT NULL;
+WHERE pl.month = '{month.isoformat()}' AND p.code IS NOT NULL
+AND NOT EXISTS (SELECT 1 FROM office_supply_plan_line l
+    WHERE l.plan = pl.id AND l.product = p.id);
 """
     psql(server, sql)
 
