@@ -17,19 +17,16 @@ gunicorn with 4 workers on loopback, then prints, in one run:
 3. the number of SQL statements of one approve action with 1, 1,000 and
    10,000 pending requests (goal: the same, <= 25)."""
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pgcluster  # noqa: E402
 from trytond.pool import Pool  # noqa: E402
-from serverkit import percentile, start_server  # noqa: E402
+from serverkit import percentile, bench_server  # noqa: E402
 
 SEAL_REQUEST = 'office.seal.request'
 
@@ -310,45 +307,27 @@ def main():
     if args.count_queries:
         print(*count_queries(args.count_queries, args.pending))
         return
-    from trytond.modules.office_admin.tests.tools import SMTPSink
-    smtp = SMTPSink()
-    with tempfile.TemporaryDirectory() as tmp:
-        pg_dir = None
-        pg_uri = os.environ.get('PG_URI')
-        if not pg_uri:
-            pg_dir = Path(tmp) / 'pg'
-            pg_uri = pgcluster.start(pg_dir)
-        server_dir = Path(tmp) / 'server'
-        server_dir.mkdir()
-        server, process = start_server(pg_uri, smtp.uri, server_dir,
-            workers=4, database='office_bench')
-        try:
-            bare, full, approve = overhead(server)
-            bare_mean = statistics.mean(bare)
-            print("JSON-RPC, one client, 4 gunicorn workers, PostgreSQL:")
-            print_latencies('bare create', bare)
-            print_latencies('create+submit', full, bare_mean)
-            print_latencies('approve', approve, bare_mean)
-            single = {'submit': percentile(full, 50),
-                'approve': percentile(approve, 50)}
-            submit, approve = concurrent(
-                server, args.clients, args.per_client)
-            print(f"JSON-RPC, {args.clients} concurrent clients, "
-                f"4 gunicorn workers, PostgreSQL:")
-            for name, values in [('submit', submit), ('approve', approve)]:
-                print_latencies(name, values)
-                print(f"    p95 / single-client p50 = "
-                    f"{percentile(values, 95) / single[name]:.1f}")
-            one, thousand, many = query_counts(server, args.pending)
-            print(f"SQL statements of one approve: {one} with 1 pending "
-                f"request, {thousand} with 1,000, {many} with "
-                f"{args.pending:,} pending")
-        finally:
-            process.terminate()
-            process.wait(10)
-            smtp.stop()
-            if pg_dir:
-                pgcluster.stop(pg_dir)
+    with bench_server('office_bench') as (server, tmp):
+        bare, full, approve = overhead(server)
+        bare_mean = statistics.mean(bare)
+        print("JSON-RPC, one client, 4 gunicorn workers, PostgreSQL:")
+        print_latencies('bare create', bare)
+        print_latencies('create+submit', full, bare_mean)
+        print_latencies('approve', approve, bare_mean)
+        single = {'submit': percentile(full, 50),
+            'approve': percentile(approve, 50)}
+        submit, approve = concurrent(
+            server, args.clients, args.per_client)
+        print(f"JSON-RPC, {args.clients} concurrent clients, "
+            f"4 gunicorn workers, PostgreSQL:")
+        for name, values in [('submit', submit), ('approve', approve)]:
+            print_latencies(name, values)
+            print(f"    p95 / single-client p50 = "
+                f"{percentile(values, 95) / single[name]:.1f}")
+        one, thousand, many = query_counts(server, args.pending)
+        print(f"SQL statements of one approve: {one} with 1 pending "
+            f"request, {thousand} with 1,000, {many} with "
+            f"{args.pending:,} pending")
 
 
 if __name__ == '__main__':

@@ -22,10 +22,8 @@ machine."""
 import argparse
 import datetime as dt
 import json
-import os
 import random
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -34,8 +32,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pgcluster  # noqa: E402
-from serverkit import start_server  # noqa: E402
+from serverkit import bench_server  # noqa: E402
 
 TIMEZONE = ZoneInfo('Asia/Shanghai')
 
@@ -132,92 +129,74 @@ def main():
     parser.add_argument('--batch', type=int, default=10000)
     args = parser.parse_args()
     random.seed(2026)
-    from trytond.modules.office_admin.tests.tools import SMTPSink
-    smtp = SMTPSink()
     # A shift that ended (plus the hour of margin) a little before now
     now = dt.datetime.now(TIMEZONE).replace(tzinfo=None)
     start = (now - SHIFT - dt.timedelta(hours=3)).replace(
         minute=0, second=0, microsecond=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        pg_dir = None
-        pg_uri = os.environ.get('PG_URI')
-        if not pg_uri:
-            pg_dir = Path(tmp) / 'pg'
-            pg_uri = pgcluster.start(pg_dir)
-        server_dir = Path(tmp) / 'server'
-        server_dir.mkdir()
-        server, process = start_server(pg_uri, smtp.uri, server_dir,
-            workers=4, database='office_bench_attendance')
-        try:
+    with bench_server('office_bench_attendance') as (server, tmp):
+        begin = time.perf_counter()
+        key = make_employees(server, args.employees, start)
+        print(f"created {args.employees} employees in "
+            f"{time.perf_counter() - begin:.0f} s")
+        codes = [f'B{i:05d}' for i in range(args.employees)]
+        rows = punches(codes, start)
+        json_rows, csv_rows = rows[:args.batch], rows[args.batch:]
+        # The rest of the shift's punches, and the day before's for CSV
+        csv_rows += punches(codes, start - dt.timedelta(days=1))
+        csv_rows = csv_rows[:args.batch]
+        for label, batch, csv in [('JSON', json_rows, False),
+                ('CSV', csv_rows, True)]:
+            for send in ['first send', 'resend']:
+                elapsed, stored, duplicates = post(
+                    server, key, batch, csv=csv)
+                print(f"{label} batch of {len(batch)} punches, {send}: "
+                    f"{elapsed:.1f} s ({stored} stored, {duplicates} "
+                    "already stored)")
+
+        admin = server.client('admin')
+        cron, = admin.search('ir.cron', [
+                ('method', '=',
+                    'office.attendance.anomaly|check_yesterday')])
+        for label in ["daily anomaly job", "the job re-run"]:
             begin = time.perf_counter()
-            key = make_employees(server, args.employees, start)
-            print(f"created {args.employees} employees in "
-                f"{time.perf_counter() - begin:.0f} s")
-            codes = [f'B{i:05d}' for i in range(args.employees)]
-            rows = punches(codes, start)
-            json_rows, csv_rows = rows[:args.batch], rows[args.batch:]
-            # The rest of the shift's punches, and the day before's for CSV
-            csv_rows += punches(codes, start - dt.timedelta(days=1))
-            csv_rows = csv_rows[:args.batch]
-            for label, batch, csv in [('JSON', json_rows, False),
-                    ('CSV', csv_rows, True)]:
-                for send in ['first send', 'resend']:
-                    elapsed, stored, duplicates = post(
-                        server, key, batch, csv=csv)
-                    print(f"{label} batch of {len(batch)} punches, {send}: "
-                        f"{elapsed:.1f} s ({stored} stored, {duplicates} "
-                        "already stored)")
+            admin.model('ir.cron', 'run_once', [cron])
+            elapsed = time.perf_counter() - begin
+            anomalies = admin.search('office.attendance.anomaly',
+                [('date', '=', start.date())], ['kind'])
+            kinds = {}
+            for anomaly in anomalies:
+                kind = anomaly['kind']
+                kinds[kind] = kinds.get(kind, 0) + 1
+            print(f"{label} for {args.employees} employees: "
+                f"{elapsed:.1f} s; anomalies "
+                f"{dict(sorted(kinds.items()))}")
 
-            admin = server.client('admin')
-            cron, = admin.search('ir.cron', [
-                    ('method', '=',
-                        'office.attendance.anomaly|check_yesterday')])
-            for label in ["daily anomaly job", "the job re-run"]:
-                begin = time.perf_counter()
-                admin.model('ir.cron', 'run_once', [cron])
-                elapsed = time.perf_counter() - begin
-                anomalies = admin.search('office.attendance.anomaly',
-                    [('date', '=', start.date())], ['kind'])
-                kinds = {}
-                for anomaly in anomalies:
-                    kind = anomaly['kind']
-                    kinds[kind] = kinds.get(kind, 0) + 1
-                print(f"{label} for {args.employees} employees: "
-                    f"{elapsed:.1f} s; anomalies "
-                    f"{dict(sorted(kinds.items()))}")
-
-            # A month of late punches for the first recheck employees: the
-            # arrivals of each day first (the days are checked again: a
-            # check-out is missing), then the check-outs arrive late
-            codes = codes[:args.recheck_employees]
-            days = [start - dt.timedelta(days=d)
-                for d in range(args.days + 1, 1, -1)]
-            for label, arrivals, departures in [
-                    ('arrivals', True, False),
-                    ('late check-outs', False, True)]:
-                rows = [r for day in days
-                    for r in punches(codes, day, arrivals, departures)]
-                elapsed, stored = 0, 0
-                for i in range(0, len(rows), args.batch):
-                    seconds, n, _ = post(server, key, rows[i:i + args.batch])
-                    elapsed += seconds
-                    stored += n
-                missing = len(admin.search('office.attendance.anomaly', [
-                            ('kind', '=', 'missing'),
-                            ('date', '>=', days[0].date()),
-                            ('date', '<=', days[-1].date()),
-                            ]))
-                print(f"a month ({len(days)} days) of {label} for "
-                    f"{len(codes)} employees: {stored} punches in "
-                    f"{elapsed:.1f} s, each day checked again = "
-                    f"{stored / elapsed:.0f} employee-days/s; "
-                    f"{missing} missing check-outs left")
-        finally:
-            process.terminate()
-            process.wait(10)
-            smtp.stop()
-            if pg_dir:
-                pgcluster.stop(pg_dir)
+        # A month of late punches for the first recheck employees: the
+        # arrivals of each day first (the days are checked again: a
+        # check-out is missing), then the check-outs arrive late
+        codes = codes[:args.recheck_employees]
+        days = [start - dt.timedelta(days=d)
+            for d in range(args.days + 1, 1, -1)]
+        for label, arrivals, departures in [
+                ('arrivals', True, False),
+                ('late check-outs', False, True)]:
+            rows = [r for day in days
+                for r in punches(codes, day, arrivals, departures)]
+            elapsed, stored = 0, 0
+            for i in range(0, len(rows), args.batch):
+                seconds, n, _ = post(server, key, rows[i:i + args.batch])
+                elapsed += seconds
+                stored += n
+            missing = len(admin.search('office.attendance.anomaly', [
+                        ('kind', '=', 'missing'),
+                        ('date', '>=', days[0].date()),
+                        ('date', '<=', days[-1].date()),
+                        ]))
+            print(f"a month ({len(days)} days) of {label} for "
+                f"{len(codes)} employees: {stored} punches in "
+                f"{elapsed:.1f} s, each day checked again = "
+                f"{stored / elapsed:.0f} employee-days/s; "
+                f"{missing} missing check-outs left")
 
 
 if __name__ == '__main__':

@@ -13,17 +13,14 @@ JSON-RPC of a list page (search_read of 80, default order) and of a text
 search, for an employee of public clearance (record rules: clearance,
 handler, recipient) and for the office head, and their ratio."""
 import argparse
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pgcluster  # noqa: E402
-from serverkit import percentile, start_server  # noqa: E402
+from serverkit import percentile, bench_server  # noqa: E402
 
 MODEL = 'office.document.incoming'
 
@@ -83,46 +80,28 @@ def main():
     parser.add_argument('--documents', type=int, default=100000)
     parser.add_argument('--runs', type=int, default=50)
     args = parser.parse_args()
-    from trytond.modules.office_admin.tests.tools import SMTPSink
-    smtp = SMTPSink()
-    with tempfile.TemporaryDirectory() as tmp:
-        pg_dir = None
-        pg_uri = os.environ.get('PG_URI')
-        if not pg_uri:
-            pg_dir = Path(tmp) / 'pg'
-            pg_uri = pgcluster.start(pg_dir)
-        server_dir = Path(tmp) / 'server'
-        server_dir.mkdir()
-        server, process = start_server(pg_uri, smtp.uri, server_dir,
-            workers=4, database='office_bench_document')
-        try:
-            low = server.client('sales2')
-            high = server.client('office_head')
-            elapsed = load(server, args.documents, low.user_id)
-            print(f"loaded {args.documents} documents in {elapsed:.1f} s")
-            for label, domain in [
-                    ("list page", []),
-                    ("text search", [('title', 'ilike', '%预算执行%')])]:
-                figures = {}
-                for name, client in [("public clearance", low),
-                        ("office head", high)]:
-                    measure(client, domain, 3)  # warm up
-                    times = measure(client, domain, args.runs)
-                    figures[name] = times
-                    print(f"{label:12} {name:17}: p50="
-                        f"{percentile(times, 50) * 1000:7.1f} ms p95="
-                        f"{percentile(times, 95) * 1000:7.1f} ms")
-                ratio = (percentile(figures["public clearance"], 95)
-                    / percentile(figures["office head"], 95))
-                print(f"{label:12} cost of the rules (p95 ratio): {ratio:.2f}")
-            visible = low.model(MODEL, 'search_count', [])
-            print(f"documents the public-clearance employee sees: {visible}")
-        finally:
-            process.terminate()
-            process.wait(10)
-            smtp.stop()
-            if pg_dir:
-                pgcluster.stop(pg_dir)
+    with bench_server('office_bench_document') as (server, tmp):
+        low = server.client('sales2')
+        high = server.client('office_head')
+        elapsed = load(server, args.documents, low.user_id)
+        print(f"loaded {args.documents} documents in {elapsed:.1f} s")
+        for label, domain in [
+                ("list page", []),
+                ("text search", [('title', 'ilike', '%预算执行%')])]:
+            figures = {}
+            for name, client in [("public clearance", low),
+                    ("office head", high)]:
+                measure(client, domain, 3)  # warm up
+                times = measure(client, domain, args.runs)
+                figures[name] = times
+                print(f"{label:12} {name:17}: p50="
+                    f"{percentile(times, 50) * 1000:7.1f} ms p95="
+                    f"{percentile(times, 95) * 1000:7.1f} ms")
+            ratio = (percentile(figures["public clearance"], 95)
+                / percentile(figures["office head"], 95))
+            print(f"{label:12} cost of the rules (p95 ratio): {ratio:.2f}")
+        visible = low.model(MODEL, 'search_count', [])
+        print(f"documents the public-clearance employee sees: {visible}")
 
 
 if __name__ == '__main__':

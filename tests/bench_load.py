@@ -23,15 +23,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pgcluster  # noqa: E402
-from serverkit import ROOT, start_server  # noqa: E402
+from serverkit import ROOT, bench_server  # noqa: E402
 
 LOCUSTFILE = ROOT / 'tests' / 'load' / 'locustfile.py'
 CLOCK_EMPLOYEES = 6
@@ -250,40 +248,22 @@ def main():
     minutes = args.soak or args.minutes
     seconds = int(minutes * 60)
     wait = tuple(float(w) for w in args.wait.split(','))
-    from trytond.modules.office_admin.tests.tools import SMTPSink
-    smtp = SMTPSink()
-    with tempfile.TemporaryDirectory() as tmp:
-        pg_dir = None
-        pg_uri = os.environ.get('PG_URI')
-        if not pg_uri:
-            pg_dir = Path(tmp) / 'pg'
-            pg_uri = pgcluster.start(pg_dir)
-        server_dir = Path(tmp) / 'server'
-        server_dir.mkdir()
-        started = time.perf_counter()
-        server, process = start_server(pg_uri, smtp.uri, server_dir,
-            workers=4, database='office_bench_load')
-        try:
-            print(f"server ready in {time.perf_counter() - started:.0f} s")
-            setup = prepare(server, tmp, documents=args.documents,
-                wait=wait)
-            sampler = MemorySampler(server, 30 if args.soak else 60)
-            sampler.sample()
-            sampler.start()
-            prefix = str(Path(tmp) / 'locust')
-            run_locust(server, setup, seconds, args.users, args.spawn_rate,
-                prefix)
-            sampler.stop()
-            actions, errors = read_stats(prefix)
-            print_report(actions, errors, sampler, seconds, args.users)
-            if args.soak:
-                print_series(sampler)
-        finally:
-            process.terminate()
-            process.wait(10)
-            smtp.stop()
-            if pg_dir:
-                pgcluster.stop(pg_dir)
+    started = time.perf_counter()
+    with bench_server('office_bench_load') as (server, tmp):
+        print(f"server ready in {time.perf_counter() - started:.0f} s")
+        setup = prepare(server, tmp, documents=args.documents,
+            wait=wait)
+        sampler = MemorySampler(server, 30 if args.soak else 60)
+        sampler.sample()
+        sampler.start()
+        prefix = str(Path(tmp) / 'locust')
+        run_locust(server, setup, seconds, args.users, args.spawn_rate,
+            prefix)
+        sampler.stop()
+        actions, errors = read_stats(prefix)
+        print_report(actions, errors, sampler, seconds, args.users)
+        if args.soak:
+            print_series(sampler)
 
 
 if __name__ == '__main__':

@@ -12,21 +12,18 @@ request) with 20 concurrent clients, and how many bookings the database
 refused as overlapping."""
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pgcluster  # noqa: E402
 from rpc import RPCError  # noqa: E402
-from serverkit import percentile, start_server  # noqa: E402
+from serverkit import percentile, bench_server  # noqa: E402
 
 
 def load(server, rooms, bookings):
@@ -86,85 +83,67 @@ def main():
     parser.add_argument('--clients', type=int, default=20)
     parser.add_argument('--per-client', type=int, default=10)
     args = parser.parse_args()
-    from trytond.modules.office_admin.tests.tools import SMTPSink
-    smtp = SMTPSink()
     random.seed(2026)
-    with tempfile.TemporaryDirectory() as tmp:
-        pg_dir = None
-        pg_uri = os.environ.get('PG_URI')
-        if not pg_uri:
-            pg_dir = Path(tmp) / 'pg'
-            pg_uri = pgcluster.start(pg_dir)
-        server_dir = Path(tmp) / 'server'
-        server_dir.mkdir()
-        server, process = start_server(pg_uri, smtp.uri, server_dir,
-            workers=4, database='office_bench_meeting')
-        try:
-            elapsed = load(server, args.rooms, args.bookings)
-            print(f"loaded {args.rooms} rooms and {args.bookings} bookings "
-                f"in {elapsed:.1f} s")
-            client = server.client('sales1')
-            base = dt.datetime.combine(dt.date.today(), dt.time(0))
-            times, found = [], []
-            for _ in range(args.searches):
-                start = base + dt.timedelta(
-                    days=random.randint(1, 120), hours=random.randint(1, 9))
+    with bench_server('office_bench_meeting') as (server, tmp):
+        elapsed = load(server, args.rooms, args.bookings)
+        print(f"loaded {args.rooms} rooms and {args.bookings} bookings "
+            f"in {elapsed:.1f} s")
+        client = server.client('sales1')
+        base = dt.datetime.combine(dt.date.today(), dt.time(0))
+        times, found = [], []
+        for _ in range(args.searches):
+            start = base + dt.timedelta(
+                days=random.randint(1, 120), hours=random.randint(1, 9))
+            begin = time.perf_counter()
+            rooms = find_room(client, start, dt.timedelta(hours=1),
+                random.randint(2, 30))
+            times.append(time.perf_counter() - begin)
+            found.append(len(rooms))
+        print(f"find a room over {args.rooms} rooms / {args.bookings} "
+            f"bookings, n={len(times)}: p50="
+            f"{percentile(times, 50) * 1000:.1f} ms p95="
+            f"{percentile(times, 95) * 1000:.1f} ms "
+            f"(mean {statistics.mean(found):.0f} rooms free)")
+
+        admin = server.client('office_head')
+        room_ids = admin.search('office.meeting.room',
+            [('name', 'like', 'Bench room %')])
+        logins = ['sales1', 'sales2', 'north1', 'fin1', 'clerk']
+        latencies, refused = [], []
+        lock = threading.Lock()
+        barrier = threading.Barrier(args.clients)
+
+        def book(i):
+            rpc = server.client(logins[i % len(logins)])
+            rng = random.Random(i)
+            barrier.wait()
+            for _ in range(args.per_client):
+                start = base + dt.timedelta(days=rng.randint(130, 140),
+                    hours=rng.randint(1, 9))
+                meeting_id, = rpc.model('office.meeting', 'create', [dict(
+                            topic='bench', room=rng.choice(room_ids[:10]),
+                            start=start,
+                            end=start + dt.timedelta(hours=1))])
                 begin = time.perf_counter()
-                rooms = find_room(client, start, dt.timedelta(hours=1),
-                    random.randint(2, 30))
-                times.append(time.perf_counter() - begin)
-                found.append(len(rooms))
-            print(f"find a room over {args.rooms} rooms / {args.bookings} "
-                f"bookings, n={len(times)}: p50="
-                f"{percentile(times, 50) * 1000:.1f} ms p95="
-                f"{percentile(times, 95) * 1000:.1f} ms "
-                f"(mean {statistics.mean(found):.0f} rooms free)")
-
-            admin = server.client('office_head')
-            room_ids = admin.search('office.meeting.room',
-                [('name', 'like', 'Bench room %')])
-            logins = ['sales1', 'sales2', 'north1', 'fin1', 'clerk']
-            latencies, refused = [], []
-            lock = threading.Lock()
-            barrier = threading.Barrier(args.clients)
-
-            def book(i):
-                rpc = server.client(logins[i % len(logins)])
-                rng = random.Random(i)
-                barrier.wait()
-                for _ in range(args.per_client):
-                    start = base + dt.timedelta(days=rng.randint(130, 140),
-                        hours=rng.randint(1, 9))
-                    meeting_id, = rpc.model('office.meeting', 'create', [dict(
-                                topic='bench', room=rng.choice(room_ids[:10]),
-                                start=start,
-                                end=start + dt.timedelta(hours=1))])
-                    begin = time.perf_counter()
-                    try:
-                        rpc.model('office.meeting', 'request', [meeting_id])
-                        ok = True
-                    except RPCError:
-                        ok = False
-                    with lock:
-                        latencies.append(time.perf_counter() - begin)
-                        refused.append(not ok)
-            threads = [threading.Thread(target=book, args=(i,))
-                for i in range(args.clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            print(f"booking (request) with {args.clients} concurrent "
-                f"clients, n={len(latencies)}: p50="
-                f"{percentile(latencies, 50) * 1000:.1f} ms p95="
-                f"{percentile(latencies, 95) * 1000:.1f} ms; "
-                f"{sum(refused)} refused as overlapping")
-        finally:
-            process.terminate()
-            process.wait(10)
-            smtp.stop()
-            if pg_dir:
-                pgcluster.stop(pg_dir)
+                try:
+                    rpc.model('office.meeting', 'request', [meeting_id])
+                    ok = True
+                except RPCError:
+                    ok = False
+                with lock:
+                    latencies.append(time.perf_counter() - begin)
+                    refused.append(not ok)
+        threads = [threading.Thread(target=book, args=(i,))
+            for i in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(f"booking (request) with {args.clients} concurrent "
+            f"clients, n={len(latencies)}: p50="
+            f"{percentile(latencies, 50) * 1000:.1f} ms p95="
+            f"{percentile(latencies, 95) * 1000:.1f} ms; "
+            f"{sum(refused)} refused as overlapping")
 
 
 if __name__ == '__main__':

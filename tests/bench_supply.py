@@ -17,18 +17,15 @@ head) and the time of consolidating one approved plan per department into
 purchase requests."""
 import argparse
 import datetime as dt
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pgcluster  # noqa: E402
-from serverkit import percentile, start_server  # noqa: E402
+from serverkit import percentile, bench_server  # noqa: E402
 
 
 def psql(server, sql):
@@ -211,81 +208,63 @@ def main():
     parser.add_argument('--lines', type=int, default=100000)
     parser.add_argument('--runs', type=int, default=30)
     args = parser.parse_args()
-    from trytond.modules.office_admin.tests.tools import SMTPSink
-    smtp = SMTPSink()
-    with tempfile.TemporaryDirectory() as tmp:
-        pg_dir = None
-        pg_uri = os.environ.get('PG_URI')
-        if not pg_uri:
-            pg_dir = Path(tmp) / 'pg'
-            pg_uri = pgcluster.start(pg_dir)
-        server_dir = Path(tmp) / 'server'
-        server_dir.mkdir()
-        server, process = start_server(pg_uri, smtp.uri, server_dir,
-            workers=4, database='office_bench_supply')
-        try:
-            departments = make_departments(server, args.departments)
-            elapsed = load(server, args.lines)
-            print(f"loaded {args.lines} requisition lines and done moves over "
-                f"{len(departments)} departments in {elapsed:.1f} s")
-            elapsed = upgrade(server)
-            print(f"module update filling the ledger table from the moves "
-                f"(trytond-admin -u office_admin): {elapsed:.1f} s")
-            lines, differ = identity(server)
-            print(f"identity check after the fill: {lines} ledger lines, "
-                f"{differ} differing from the moves")
-            day = dt.datetime.now(ZoneInfo('Asia/Shanghai')).date()
-            more_moves(server, departments, day)
-            lines, differ = identity(server)
-            print(f"identity check after 20 moves done and 5 cancelled over "
-                f"JSON-RPC: {lines} ledger lines, {differ} differing")
-            admin = server.client('admin')
-            cron, = admin.search('ir.cron',
-                [('method', '=', 'office.supply.ledger|check_ledger')])
-            times, _ = timed(
-                lambda: admin.model('ir.cron', 'run_once', [cron]), 1)
-            print(f"consistency job (office.supply.ledger|check_ledger) over "
-                f"the moves: {times[0] * 1000:.0f} ms")
-            year = day.year
-            fields = ['department', 'product', 'period', 'quantity', 'cost']
-            clerk = server.client('clerk')
-            times, rows = timed(lambda: clerk.search(
-                    'office.supply.ledger', [('year', '=', year)], fields),
-                args.runs)
-            print(f"ledger, whole year for the office ({len(rows)} rows): "
-                f"p50={percentile(times, 50) * 1000:.0f} ms "
-                f"p95={percentile(times, 95) * 1000:.0f} ms")
-            head = server.client('sales_head')
-            times, rows = timed(lambda: head.search(
-                    'office.supply.ledger', [('year', '=', year)], fields),
-                args.runs)
-            print(f"ledger, a department head's year ({len(rows)} rows): "
-                f"p50={percentile(times, 50) * 1000:.0f} ms "
-                f"p95={percentile(times, 95) * 1000:.0f} ms")
+    with bench_server('office_bench_supply') as (server, tmp):
+        departments = make_departments(server, args.departments)
+        elapsed = load(server, args.lines)
+        print(f"loaded {args.lines} requisition lines and done moves over "
+            f"{len(departments)} departments in {elapsed:.1f} s")
+        elapsed = upgrade(server)
+        print(f"module update filling the ledger table from the moves "
+            f"(trytond-admin -u office_admin): {elapsed:.1f} s")
+        lines, differ = identity(server)
+        print(f"identity check after the fill: {lines} ledger lines, "
+            f"{differ} differing from the moves")
+        day = dt.datetime.now(ZoneInfo('Asia/Shanghai')).date()
+        more_moves(server, departments, day)
+        lines, differ = identity(server)
+        print(f"identity check after 20 moves done and 5 cancelled over "
+            f"JSON-RPC: {lines} ledger lines, {differ} differing")
+        admin = server.client('admin')
+        cron, = admin.search('ir.cron',
+            [('method', '=', 'office.supply.ledger|check_ledger')])
+        times, _ = timed(
+            lambda: admin.model('ir.cron', 'run_once', [cron]), 1)
+        print(f"consistency job (office.supply.ledger|check_ledger) over "
+            f"the moves: {times[0] * 1000:.0f} ms")
+        year = day.year
+        fields = ['department', 'product', 'period', 'quantity', 'cost']
+        clerk = server.client('clerk')
+        times, rows = timed(lambda: clerk.search(
+                'office.supply.ledger', [('year', '=', year)], fields),
+            args.runs)
+        print(f"ledger, whole year for the office ({len(rows)} rows): "
+            f"p50={percentile(times, 50) * 1000:.0f} ms "
+            f"p95={percentile(times, 95) * 1000:.0f} ms")
+        head = server.client('sales_head')
+        times, rows = timed(lambda: head.search(
+                'office.supply.ledger', [('year', '=', year)], fields),
+            args.runs)
+        print(f"ledger, a department head's year ({len(rows)} rows): "
+            f"p50={percentile(times, 50) * 1000:.0f} ms "
+            f"p95={percentile(times, 95) * 1000:.0f} ms")
 
-            today = dt.date.today()
-            month = (today.replace(day=1) + dt.timedelta(days=32)).replace(
-                day=1)
-            plans(server, month)
-            context = clerk.context
-            start = time.perf_counter()
-            session, _, _ = clerk.call(
-                'wizard.office.supply.consolidate.create', context)
-            clerk.call('wizard.office.supply.consolidate.execute', session,
-                {'start': {'month': month, 'plans': [], 'missing': []}},
-                'consolidate', context)
-            elapsed = time.perf_counter() - start
-            consolidation, = clerk.search('office.supply.consolidation',
-                [('month', '=', month)], ['plans', 'requests'])
-            print(f"consolidation of {len(consolidation['plans'])} plans "
-                f"into {len(consolidation['requests'])} purchase requests: "
-                f"{elapsed * 1000:.0f} ms")
-        finally:
-            process.terminate()
-            process.wait(10)
-            smtp.stop()
-            if pg_dir:
-                pgcluster.stop(pg_dir)
+        today = dt.date.today()
+        month = (today.replace(day=1) + dt.timedelta(days=32)).replace(
+            day=1)
+        plans(server, month)
+        context = clerk.context
+        start = time.perf_counter()
+        session, _, _ = clerk.call(
+            'wizard.office.supply.consolidate.create', context)
+        clerk.call('wizard.office.supply.consolidate.execute', session,
+            {'start': {'month': month, 'plans': [], 'missing': []}},
+            'consolidate', context)
+        elapsed = time.perf_counter() - start
+        consolidation, = clerk.search('office.supply.consolidation',
+            [('month', '=', month)], ['plans', 'requests'])
+        print(f"consolidation of {len(consolidation['plans'])} plans "
+            f"into {len(consolidation['requests'])} purchase requests: "
+            f"{elapsed * 1000:.0f} ms")
 
 
 if __name__ == '__main__':

@@ -5,12 +5,14 @@ with the test organisation on PostgreSQL and gunicorn with several workers,
 on loopback."""
 import atexit
 import base64
+import contextlib
 import os
 import signal
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -139,7 +141,6 @@ def _run(args, env, **kwargs):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kwargs)
 
 
-
 # The access log names the worker (pid) that served each request and the
 # request's X-Office-Probe header, so a test can tell the workers apart.
 ACCESS_LOG_FORMAT = '%(p)s %({x-office-probe}i)s %(s)s "%(r)s"'
@@ -230,6 +231,41 @@ def start_server(pg_uri, smtp_uri, directory, workers=4, database=DATABASE,
     if background:
         server.start_background()
     return server, process
+
+
+@contextlib.contextmanager
+def bench_server(database, workers=4):
+    """The set-up of a benchmark: a throw-away PostgreSQL cluster (or the
+    one of PG_URI), an SMTP sink and start_server's trytond on database, in
+    a temporary folder. Yields (server, folder); stops them all at the end,
+    whatever happens."""
+    import pgcluster
+    from trytond.modules.office_admin.tests.tools import SMTPSink
+
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        pg_uri = os.environ.get('PG_URI')
+        if not pg_uri:
+            pg_dir = tmp / 'pg'
+
+            @stack.callback
+            def stop_cluster():
+                with contextlib.suppress(subprocess.CalledProcessError):
+                    pgcluster.stop(pg_dir)
+            pg_uri = pgcluster.start(pg_dir)
+        smtp = SMTPSink()
+        stack.callback(smtp.stop)
+        server_dir = tmp / 'server'
+        server_dir.mkdir()
+        server, process = start_server(pg_uri, smtp.uri, server_dir,
+            workers=workers, database=database)
+
+        @stack.callback
+        def stop():
+            server.stop_background()
+            process.terminate()
+            process.wait(10)
+        yield server, tmp
 
 
 def start_other_server(server, directory, extra=None, workers=2):
