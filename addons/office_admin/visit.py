@@ -157,6 +157,26 @@ class Cron(metaclass=PoolMeta):
                 ])
 
 
+class TodayMixin:
+    """A "today" searchable on the office's clock: the date of the
+    company's time zone, decided by the server (a PYSON Date() in an
+    action is the browser's date, another day in another time zone)"""
+    __slots__ = ()
+    today = fields.Function(
+        fields.Boolean("Today"), 'get_today', searcher='search_today')
+
+    def get_today(self, name):
+        return self.date == calendar_.local_today(self.company)
+
+    @classmethod
+    def search_today(cls, name, clause):
+        _, operator, value = clause[:3]
+        today = calendar_.local_today()
+        if (operator == '=') == bool(value):
+            return [('date', '=', today)]
+        return ['OR', ('date', '!=', today), ('date', '=', None)]
+
+
 class Visitor(OfficeAccessMixin, ModelSQL, ModelView):
     "Visitor"
     __name__ = 'office.visitor'
@@ -367,7 +387,9 @@ class Visitor(OfficeAccessMixin, ModelSQL, ModelView):
                     where=table.id.in_(list(sub_ids))))
 
 
-class Visit(OfficeAccessMixin, ChatMixin, Workflow, ModelSQL, ModelView):
+class Visit(
+        OfficeAccessMixin, TodayMixin, ChatMixin, Workflow, ModelSQL,
+        ModelView):
     "Visit"
     __name__ = 'office.visit'
     _workflow_fields = {'checked_in_by', 'checked_out_by'}
@@ -932,7 +954,7 @@ class Visit(OfficeAccessMixin, ChatMixin, Workflow, ModelSQL, ModelView):
         return len(ids)
 
 
-class Line(OfficeAccessMixin, ModelSQL, ModelView):
+class Line(OfficeAccessMixin, TodayMixin, ModelSQL, ModelView):
     "Visitor of a visit (the visitor register, 访客登记簿)"
     __name__ = 'office.visit.line'
 
@@ -1100,6 +1122,10 @@ class CheckIn(Wizard):
 
     def default_refused(self, fields):
         return {'message': gettext('office_admin.msg_visit_refused')}
+
+    def end(self):
+        # The list or form it was run from shows the new state at once
+        return 'reload'
 
 
 class BadgeReport(Report):

@@ -62,6 +62,32 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(unknown, [])
 
     @with_transaction()
+    def test_form_widgets_known_to_web_client(self):
+        "Every widget of the module's forms is one sao 8.0 draws in a form"
+        from lxml import etree
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        # Sao.View.FormXMLViewParser.WIDGETS
+        known = {'binary', 'boolean', 'callto', 'char', 'color', 'date',
+            'datetime', 'dict', 'document', 'email', 'float', 'html',
+            'image', 'integer', 'many2many', 'many2one', 'multiselection',
+            'numeric', 'one2many', 'one2one', 'password', 'progressbar',
+            'pyson', 'reference', 'richtext', 'selection', 'sip', 'text',
+            'time', 'timedelta', 'timestamp', 'url'}
+        unknown = []
+        for view in View.search([
+                    ('module', '=', 'office_admin'),
+                    ('type', '=', 'form'),
+                    ]):
+            Model = pool.get(view.model)
+            for field in etree.fromstring(view.arch).iter('field'):
+                name = field.get('name')
+                widget = field.get('widget') or Model._fields[name]._type
+                if widget not in known:
+                    unknown.append((view.name, name, widget))
+        self.assertEqual(unknown, [])
+
+    @with_transaction()
     def test_calendar_national_day_and_adjusted_workdays(self):
         "National Day 2026: 1-7 October off, Sunday 20 Sept and Saturday 10 Oct worked"
         calendar = self._calendar()
