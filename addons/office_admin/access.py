@@ -42,6 +42,16 @@ from trytond.transaction import (
 _RELATIONS = {'many2one', 'one2many', 'many2many', 'reference', 'one2one'}
 
 
+def in_office_group(name):
+    """Whether the transaction's user is in the office group of XML id name
+    (the root user, running jobs and set-ups, always is)"""
+    pool = Pool()
+    if not Transaction().user:
+        return True
+    group = pool.get('ir.model.data').get_id('office_admin', name)
+    return group in pool.get('res.user').get_groups()
+
+
 def related_field(path, field):
     """Return a Function field with the value found at the dotted path (for
     record rules): read in Python by following the path, searched in SQL

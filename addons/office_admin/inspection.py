@@ -33,7 +33,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import Transaction, without_check_access
 
 from . import calendar_
-from .access import OfficeAccessMixin, related_field
+from .access import OfficeAccessMixin, in_office_group, related_field
 from .calendar_ import WEEKDAYS, local_today
 from .deadline import DeadlineMixin
 
@@ -514,11 +514,7 @@ class Round(
         of the office staff"""
         pool = Pool()
         User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        if not Transaction().user:
-            return
-        staff = ModelData.get_id('office_admin', 'group_office_staff')
-        if staff in User.get_groups():
+        if in_office_group('group_office_staff'):
             return
         context = User.get_office_context()
         teams = set(context['departments']) | set(

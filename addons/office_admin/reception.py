@@ -21,7 +21,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
-from .access import OfficeAccessMixin, related_field
+from .access import OfficeAccessMixin, in_office_group, related_field
 from .approval import ApprovalMixin
 from .common import context_department
 from .deadline import DEADLINE_MODES
@@ -328,13 +328,7 @@ class Reception(
 
     @classmethod
     def _is_staff(cls):
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        if not Transaction().user:
-            return True
-        staff = ModelData.get_id('office_admin', 'group_office_staff')
-        return staff in User.get_groups()
+        return in_office_group('group_office_staff')
 
     @classmethod
     def check_staff(cls):

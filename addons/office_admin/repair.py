@@ -26,7 +26,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
-from .access import OfficeAccessMixin, related_field
+from .access import OfficeAccessMixin, in_office_group, related_field
 from .deadline import DEADLINE_MODES, DeadlineMixin
 from .facility import URGENCIES
 from .supply import issue_from_store
@@ -448,11 +448,7 @@ class Repair(
         of each repair's team"""
         pool = Pool()
         User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        if not Transaction().user:
-            return
-        staff = ModelData.get_id('office_admin', 'group_office_staff')
-        if staff in User.get_groups():
+        if in_office_group('group_office_staff'):
             return
         context = User.get_office_context()
         mine = set(context['departments']) | set(
@@ -493,11 +489,7 @@ class Repair(
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, repairs):
-        pool = Pool()
-        User = pool.get('res.user')
-        ModelData = pool.get('ir.model.data')
-        staff = ModelData.get_id('office_admin', 'group_office_staff')
-        if Transaction().user and staff not in User.get_groups():
+        if not in_office_group('group_office_staff'):
             cls.check_reporter(
                 repairs, 'office_admin.msg_repair_not_reporter_cancel')
 

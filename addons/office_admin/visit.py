@@ -38,7 +38,7 @@ from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
-from .access import OfficeAccessMixin, copy_from_parent
+from .access import OfficeAccessMixin, copy_from_parent, in_office_group
 from .archive import archive_key, decrypt, encrypt
 
 # What the QR code of an invitation and of a badge holds before the token
@@ -85,26 +85,6 @@ def id_digest(number):
     storing it, and confirms no guess without the key"""
     return hmac.new(archive_key(), b'office.visitor.id:'
         + normalise(number).encode(), hashlib.sha256).hexdigest()
-
-
-def is_office_admin():
-    pool = Pool()
-    ModelData = pool.get('ir.model.data')
-    User = pool.get('res.user')
-    if not Transaction().user:
-        return True
-    admin = ModelData.get_id('office_admin', 'group_office_admin')
-    return admin in User.get_groups()
-
-
-def is_office_staff():
-    pool = Pool()
-    ModelData = pool.get('ir.model.data')
-    User = pool.get('res.user')
-    if not Transaction().user:
-        return True
-    staff = ModelData.get_id('office_admin', 'group_office_staff')
-    return staff in User.get_groups()
 
 
 class Configuration(metaclass=PoolMeta):
@@ -271,7 +251,7 @@ class Visitor(OfficeAccessMixin, ModelSQL, ModelView):
     def get_id_number(cls, visitors, name):
         """The ID number in full for Office Administrators, else masked:
         decided here, whoever asks and however (read, export)"""
-        full = is_office_admin()
+        full = in_office_group('group_office_admin')
         ciphers = cls._ciphers([v.id for v in visitors])
         result = {}
         for visitor in visitors:
@@ -307,7 +287,7 @@ class Visitor(OfficeAccessMixin, ModelSQL, ModelView):
         default = default.copy() if default is not None else {}
         default.setdefault('erased_at', None)
         new_visitors = super().copy(visitors, default=default)
-        if is_office_admin():
+        if in_office_group('group_office_admin'):
             with without_check_access():
                 numbers = cls.get_id_number(cls.browse(visitors), 'id_number')
             for old, new in zip(visitors, new_visitors):
@@ -369,7 +349,7 @@ class Visitor(OfficeAccessMixin, ModelSQL, ModelView):
         values = super().preprocess_values(mode, values)
         # The front desk keeps the refusal list
         if ((values.get('refused') or values.get('refused_reason'))
-                and not is_office_staff()):
+                and not in_office_group('group_office_staff')):
             raise VisitError(gettext('office_admin.msg_visitor_refusal'))
         return values
 
@@ -522,13 +502,13 @@ class Visit(
 
     @classmethod
     def default_host(cls):
-        if not is_office_staff():
+        if not in_office_group('group_office_staff'):
             return Transaction().context.get('employee')
 
     @classmethod
     def default_department(cls):
         from .common import context_department
-        if not is_office_staff():
+        if not in_office_group('group_office_staff'):
             return context_department()
 
     @fields.depends('host', 'department')
@@ -612,7 +592,7 @@ class Visit(
         for another host, or a walk-in"""
         pool = Pool()
         User = pool.get('res.user')
-        if not Transaction().user or is_office_staff():
+        if not Transaction().user or in_office_group('group_office_staff'):
             return
         employees = set(User.get_employees())
         for visit in visits:
@@ -708,7 +688,7 @@ class Visit(
     @ModelView.button
     def invite(cls, visits):
         "Send the invitations again"
-        if not is_office_staff():
+        if not in_office_group('group_office_staff'):
             cls.check_is_host(visits)
         cls.send_invitations(visits)
 
@@ -752,7 +732,7 @@ class Visit(
     @ModelView.button
     @Workflow.transition('cancelled')
     def cancel(cls, visits):
-        if not is_office_staff():
+        if not in_office_group('group_office_staff'):
             cls.check_is_host(visits)
 
     # ---- the front desk --------------------------------------------------
