@@ -25,6 +25,7 @@ from .access import OfficeAccessMixin, in_office_group, related_field
 from .approval import ApprovalMixin
 from .common import context_department
 from .deadline import DEADLINE_MODES
+from .rating import RatingMixin, RatingStartMixin
 
 STATES = [
     ('draft', "Draft"),
@@ -74,10 +75,12 @@ class Configuration(metaclass=PoolMeta):
 
 
 class Reception(
-        OfficeAccessMixin, ApprovalMixin, ChatMixin, Workflow, ModelSQL,
-        ModelView):
+        OfficeAccessMixin, ApprovalMixin, RatingMixin, ChatMixin, Workflow,
+        ModelSQL, ModelView):
     "Customer Reception"
     __name__ = 'office.reception'
+    _rating_error = ReceptionError
+    _rating_date = 'rated_at'
     _approval_summary_fields = (
         'customer', 'arrival', 'departure', 'room', 'guests', 'purpose',
         'catering', 'catering_people')
@@ -161,11 +164,6 @@ class Reception(
             help="The office's tasks for the reception and where they "
             "stand."), 'get_preparation')
     done_at = fields.DateTime("Done At", readonly=True)
-    rating = fields.Integer(
-        "Rating", readonly=True,
-        help="The requesting department's rating, 1 (poor) to 5 "
-        "(excellent).")
-    feedback = fields.Text("Comment", readonly=True)
     rated_at = fields.DateTime("Rated At", readonly=True)
     rated_by = employee_field("Rated By", states=['rated'])
 
@@ -174,6 +172,8 @@ class Reception(
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.rating.help = ("The requesting department's rating, 1 (poor) "
+            "to 5 (excellent).")
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.state, Index.Equality()),
@@ -537,9 +537,7 @@ class Reception(
         1 (poor) to 5 (excellent), with a comment"""
         cls.check_department(
             receptions, 'office_admin.msg_reception_not_requester')
-        if (not isinstance(rating, int) or isinstance(rating, bool)
-                or not 1 <= rating <= 5):
-            raise ReceptionError(gettext('office_admin.msg_reception_rating'))
+        cls.check_rating(rating)
         for reception in receptions:
             if reception.state != 'done':
                 raise ReceptionError(gettext(
@@ -616,20 +614,9 @@ class Guest(OfficeAccessMixin, ModelSQL, ModelView):
         return self.name
 
 
-class RateStart(ModelView):
+class RateStart(RatingStartMixin, ModelView):
     "Rate a reception"
     __name__ = 'office.reception.rate.start'
-
-    rating = fields.Selection([
-            (None, ""),
-            ('1', "1"),
-            ('2', "2"),
-            ('3', "3"),
-            ('4', "4"),
-            ('5', "5"),
-            ], "Rating", required=True, sort=False,
-        help="1 (poor) to 5 (excellent).")
-    feedback = fields.Text("Comment")
 
 
 class Rate(Wizard):
@@ -650,9 +637,6 @@ class Rate(Wizard):
 
     def transition_rate(self):
         Reception = Pool().get('office.reception')
-        try:
-            rating = int(self.start.rating)
-        except (TypeError, ValueError):
-            raise ReceptionError(gettext('office_admin.msg_reception_rating'))
-        Reception.do_rate(list(self.records), rating, self.start.feedback)
+        Reception.do_rate(
+            list(self.records), self.start.rating_value, self.start.feedback)
         return 'end'

@@ -29,6 +29,7 @@ from . import calendar_
 from .access import OfficeAccessMixin, in_office_group, related_field
 from .deadline import DEADLINE_MODES, DeadlineMixin
 from .facility import URGENCIES
+from .rating import RatingMixin, RatingStartMixin
 from .supply import issue_from_store
 
 STATES = [
@@ -107,10 +108,12 @@ def _hours(start, end):
 
 
 class Repair(
-        OfficeAccessMixin, DeadlineMixin, ChatMixin, Workflow, ModelSQL,
-        ModelView):
+        OfficeAccessMixin, DeadlineMixin, RatingMixin, ChatMixin, Workflow,
+        ModelSQL, ModelView):
     "Repair"
     __name__ = 'office.repair'
+    _rating_error = RepairError
+    _rating_date = 'confirmed_at'
     _workflow_fields = {'acknowledged_by', 'resolved_by'}
     _workflow_own_fields = {'reporter'}
     _deadline_mode = 'clock'
@@ -169,9 +172,6 @@ class Repair(
     resolution = fields.Text(
         "Work Done", states=_work_states)
     confirmed_at = fields.DateTime("Confirmed At", readonly=True)
-    rating = fields.Integer("Rating", readonly=True,
-        help="The reporter's rating, 1 (poor) to 5 (excellent).")
-    feedback = fields.Text("Comment", readonly=True)
     reopen_count = fields.Integer("Reopened", readonly=True)
     parts = fields.One2Many(
         'office.repair.part', 'repair', "Parts", states=_work_states)
@@ -188,6 +188,7 @@ class Repair(
     @classmethod
     def __setup__(cls):
         super().__setup__()
+        cls.rating.help = "The reporter's rating, 1 (poor) to 5 (excellent)."
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.state, Index.Equality()),
@@ -534,9 +535,7 @@ class Repair(
         """The reporter confirms the resolved repairs with a rating (1-5)
         and a comment"""
         cls.check_reporter(repairs, 'office_admin.msg_repair_not_reporter')
-        if (not isinstance(rating, int) or isinstance(rating, bool)
-                or not 1 <= rating <= 5):
-            raise RepairError(gettext('office_admin.msg_repair_rating'))
+        cls.check_rating(rating)
         for repair in repairs:
             if repair.state != 'resolved':
                 raise RepairError(gettext(
@@ -665,20 +664,9 @@ class Move(metaclass=PoolMeta):
         return super()._get_origin() + ['office.repair.part']
 
 
-class ConfirmStart(ModelView):
+class ConfirmStart(RatingStartMixin, ModelView):
     "Confirm a repair"
     __name__ = 'office.repair.confirm.start'
-
-    rating = fields.Selection([
-            (None, ""),
-            ('1', "1"),
-            ('2', "2"),
-            ('3', "3"),
-            ('4', "4"),
-            ('5', "5"),
-            ], "Rating", required=True, sort=False,
-        help="1 (poor) to 5 (excellent).")
-    feedback = fields.Text("Comment")
 
 
 class Confirm(Wizard):
@@ -699,11 +687,8 @@ class Confirm(Wizard):
 
     def transition_confirm(self):
         Repair = Pool().get('office.repair')
-        try:
-            rating = int(self.start.rating)
-        except (TypeError, ValueError):
-            raise RepairError(gettext('office_admin.msg_repair_rating'))
-        Repair.do_confirm(list(self.records), rating, self.start.feedback)
+        Repair.do_confirm(
+            list(self.records), self.start.rating_value, self.start.feedback)
         return 'end'
 
 
