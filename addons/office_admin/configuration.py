@@ -9,6 +9,23 @@ from .access import OfficeAccessMixin
 from .exceptions import SealRequestError
 
 
+def integer_setting(name, string, default, minimum=1, maximum=None,
+        help=None):
+    """Return a mixin for office.configuration with the integer setting
+    name, from minimum (to maximum) or empty; Configuration.get_setting
+    reads it, default when empty"""
+    domain = [(name, '>=', minimum)]
+    if maximum is not None:
+        domain.append((name, '<=', maximum))
+    return type('IntegerSetting', (), {
+            '__slots__': (),
+            name: fields.Integer(
+                string, help=help,
+                domain=[['OR', (name, '=', None), domain]]),
+            'default_' + name: classmethod(lambda cls: default),
+            })
+
+
 class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
     __name__ = 'office.configuration'
 
@@ -121,6 +138,13 @@ class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
             return ModelData.get_id('office_admin', 'sequence_seal_request')
         except KeyError:
             return None
+
+    def get_setting(self, name):
+        "Return the setting name, its default when it is empty"
+        value = getattr(self, name)
+        if value is None:
+            value = getattr(self, 'default_' + name)()
+        return value
 
     def get_seal_request_sequence(self):
         sequence = self.seal_request_sequence

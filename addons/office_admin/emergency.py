@@ -29,6 +29,7 @@ from . import calendar_
 from .access import OfficeAccessMixin
 from .calendar_ import local_today
 from .common import for_each_company
+from .configuration import integer_setting
 from .exceptions import SupplyValidationError
 from .supply import new_purchase_request, supply_config
 
@@ -59,7 +60,13 @@ def emergency_locations():
                     ], order=[])}
 
 
-class Configuration(metaclass=PoolMeta):
+class Configuration(
+        integer_setting(
+            'emergency_warning_days', "Warn Before Expiry (days)",
+            DEFAULT_WARNING_DAYS,
+            help="The office is told this many days before a lot of "
+            "emergency supplies expires (30)."),
+        metaclass=PoolMeta):
     __name__ = 'office.configuration'
 
     emergency_location = fields.Many2One(
@@ -72,13 +79,6 @@ class Configuration(metaclass=PoolMeta):
         'product.category', "Emergency Category",
         help="Only products in this category (or below it) are kept in "
         "the emergency location.")
-    emergency_warning_days = fields.Integer(
-        "Warn Before Expiry (days)",
-        domain=[['OR',
-                ('emergency_warning_days', '=', None),
-                ('emergency_warning_days', '>', 0)]],
-        help="The office is told this many days before a lot of emergency "
-        "supplies expires (30).")
 
     @classmethod
     def __setup__(cls):
@@ -90,13 +90,6 @@ class Configuration(metaclass=PoolMeta):
                     'icon': 'tryton-launch',
                     },
                 })
-
-    @classmethod
-    def default_emergency_warning_days(cls):
-        return DEFAULT_WARNING_DAYS
-
-    def get_emergency_warning_days(self):
-        return self.emergency_warning_days or DEFAULT_WARNING_DAYS
 
     @classmethod
     def validate_fields(cls, configurations, field_names):
@@ -231,7 +224,7 @@ class Supply(OfficeAccessMixin, ModelSQL, ModelView):
         "Return (today, the last date of the warning window)"
         Config = Pool().get('office.configuration')
         today = local_today()
-        days = Config(1).get_emergency_warning_days()
+        days = Config(1).get_setting('emergency_warning_days')
         return today, today + dt.timedelta(days=days)
 
     @classmethod

@@ -50,8 +50,8 @@ class Category(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
             if line.urgency == urgency:
                 return line.response_hours, line.resolution_hours
         config = Config(1)
-        return (config.get_repair_response_hours(),
-            config.get_repair_resolution_hours())
+        return (config.get_setting('repair_response_hours'),
+            config.get_setting('repair_resolution_hours'))
 
 
 class CategoryDeadline(OfficeAccessMixin, ModelSQL, ModelView):

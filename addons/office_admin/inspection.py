@@ -35,6 +35,7 @@ from trytond.transaction import Transaction, without_check_access
 from . import calendar_
 from .access import OfficeAccessMixin, in_office_group, related_field
 from .calendar_ import WEEKDAYS, local_today
+from .configuration import integer_setting
 from .deadline import DeadlineMixin
 
 FREQUENCIES = [
@@ -76,25 +77,14 @@ class InspectionError(UserError):
     pass
 
 
-class Configuration(metaclass=PoolMeta):
+class Configuration(
+        integer_setting(
+            'inspection_horizon_days', "Inspection Horizon (days)",
+            DEFAULT_HORIZON_DAYS, minimum=0,
+            help="The inspection job creates the rounds due from today to "
+            "this many days ahead (7)."),
+        metaclass=PoolMeta):
     __name__ = 'office.configuration'
-
-    inspection_horizon_days = fields.Integer(
-        "Inspection Horizon (days)",
-        domain=[['OR',
-                ('inspection_horizon_days', '=', None),
-                ('inspection_horizon_days', '>=', 0)]],
-        help="The inspection job creates the rounds due from today to this "
-        "many days ahead (7).")
-
-    @classmethod
-    def default_inspection_horizon_days(cls):
-        return DEFAULT_HORIZON_DAYS
-
-    def get_inspection_horizon_days(self):
-        if self.inspection_horizon_days is None:
-            return DEFAULT_HORIZON_DAYS
-        return self.inspection_horizon_days
 
 
 class Plan(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
@@ -290,7 +280,7 @@ class Plan(OfficeAccessMixin, DeactivableMixin, ModelSQL, ModelView):
                 return 0
             # Two runs at once wait for each other (the UNIQUE holds anyway)
             cls.lock(plans)
-            horizon = Config(1).get_inspection_horizon_days()
+            horizon = Config(1).get_setting('inspection_horizon_days')
             by_company = defaultdict(list)
             for plan in plans:
                 by_company[plan.company].append(plan)

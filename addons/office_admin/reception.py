@@ -24,6 +24,7 @@ from . import calendar_
 from .access import OfficeAccessMixin, in_office_group, related_field
 from .approval import ApprovalMixin
 from .common import context_department
+from .configuration import integer_setting
 from .deadline import DEADLINE_MODES
 from .rating import RatingMixin, RatingStartMixin
 
@@ -44,23 +45,18 @@ class ReceptionError(UserError):
     pass
 
 
-class Configuration(metaclass=PoolMeta):
+class Configuration(
+        integer_setting(
+            'reception_lead_hours', "Reception Tasks Due Before (hours)",
+            DEFAULT_LEAD_HOURS, minimum=0,
+            help="How long before the guests arrive the office's reception "
+            "tasks are due (4)."),
+        metaclass=PoolMeta):
     __name__ = 'office.configuration'
 
-    reception_lead_hours = fields.Integer(
-        "Reception Tasks Due Before (hours)",
-        domain=[['OR',
-                ('reception_lead_hours', '=', None),
-                ('reception_lead_hours', '>=', 0)]],
-        help="How long before the guests arrive the office's reception "
-        "tasks are due (4).")
     reception_lead_mode = fields.Selection(
         DEADLINE_MODES, "Reception Lead Time In",
         help="Working hours of the company calendar or clock hours.")
-
-    @classmethod
-    def default_reception_lead_hours(cls):
-        return DEFAULT_LEAD_HOURS
 
     @classmethod
     def default_reception_lead_mode(cls):
@@ -68,10 +64,8 @@ class Configuration(metaclass=PoolMeta):
 
     def get_reception_lead(self):
         "Return (hours, mode) of the reception tasks' lead time"
-        hours = self.reception_lead_hours
-        if hours is None:
-            hours = DEFAULT_LEAD_HOURS
-        return hours, self.reception_lead_mode or 'working'
+        return (self.get_setting('reception_lead_hours'),
+            self.reception_lead_mode or 'working')
 
 
 class Reception(

@@ -27,6 +27,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from . import calendar_
 from .access import OfficeAccessMixin, in_office_group, related_field
+from .configuration import integer_setting
 from .deadline import DEADLINE_MODES, DeadlineMixin
 from .facility import URGENCIES
 from .rating import RatingMixin, RatingStartMixin
@@ -50,42 +51,25 @@ class RepairError(UserError):
     pass
 
 
-class Configuration(metaclass=PoolMeta):
+class Configuration(
+        integer_setting(
+            'repair_response_hours', "Repair Response (hours)",
+            DEFAULT_RESPONSE_HOURS,
+            help="Clock hours, round the clock, for a repair to be "
+            "acknowledged when its category says nothing else (24)."),
+        integer_setting(
+            'repair_resolution_hours', "Repair Resolution (hours)",
+            DEFAULT_RESOLUTION_HOURS,
+            help="Clock hours for a repair to be resolved when its "
+            "category says nothing else (72)."),
+        metaclass=PoolMeta):
     __name__ = 'office.configuration'
 
-    repair_response_hours = fields.Integer(
-        "Repair Response (hours)",
-        domain=[['OR',
-                ('repair_response_hours', '=', None),
-                ('repair_response_hours', '>', 0)]],
-        help="Clock hours, round the clock, for a repair to be "
-        "acknowledged when its category says nothing else (24).")
-    repair_resolution_hours = fields.Integer(
-        "Repair Resolution (hours)",
-        domain=[['OR',
-                ('repair_resolution_hours', '=', None),
-                ('repair_resolution_hours', '>', 0)]],
-        help="Clock hours for a repair to be resolved when its category "
-        "says nothing else (72).")
     repair_location = fields.Many2One(
         'stock.location', "Repair Parts Location",
         domain=[('type', '=', 'production')],
         help="Where the parts issued from the office store for repairs go "
         "(created when the first parts are issued).")
-
-    @classmethod
-    def default_repair_response_hours(cls):
-        return DEFAULT_RESPONSE_HOURS
-
-    @classmethod
-    def default_repair_resolution_hours(cls):
-        return DEFAULT_RESOLUTION_HOURS
-
-    def get_repair_response_hours(self):
-        return self.repair_response_hours or DEFAULT_RESPONSE_HOURS
-
-    def get_repair_resolution_hours(self):
-        return self.repair_resolution_hours or DEFAULT_RESOLUTION_HOURS
 
     def get_repair_location(self):
         "Return the parts location, created the first time"

@@ -40,6 +40,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 from . import calendar_
 from .access import OfficeAccessMixin, copy_from_parent, in_office_group
 from .archive import archive_key, decrypt, encrypt
+from .configuration import integer_setting
 
 # What the QR code of an invitation and of a badge holds before the token
 TOKEN_PREFIX = 'OAV1:'
@@ -87,40 +88,19 @@ def id_digest(number):
         + normalise(number).encode(), hashlib.sha256).hexdigest()
 
 
-class Configuration(metaclass=PoolMeta):
+class Configuration(
+        integer_setting(
+            'visit_sign_out_hour', "Visitors Signed Out By (hour)",
+            DEFAULT_SIGN_OUT_HOUR, minimum=0, maximum=23,
+            help="At this local hour the visits still checked in are "
+            "flagged and their host and the front desk are told (19)."),
+        integer_setting(
+            'visit_retention_days', "Visitor Data Kept (days)",
+            DEFAULT_RETENTION_DAYS,
+            help="ID numbers and mobiles of visitors whose last visit is "
+            "older are erased; the visits and their counts are kept (30)."),
+        metaclass=PoolMeta):
     __name__ = 'office.configuration'
-
-    visit_sign_out_hour = fields.Integer(
-        "Visitors Signed Out By (hour)",
-        domain=[['OR',
-                ('visit_sign_out_hour', '=', None),
-                [('visit_sign_out_hour', '>=', 0),
-                    ('visit_sign_out_hour', '<=', 23)]]],
-        help="At this local hour the visits still checked in are flagged "
-        "and their host and the front desk are told (19).")
-    visit_retention_days = fields.Integer(
-        "Visitor Data Kept (days)",
-        domain=[['OR',
-                ('visit_retention_days', '=', None),
-                ('visit_retention_days', '>', 0)]],
-        help="ID numbers and mobiles of visitors whose last visit is older "
-        "are erased; the visits and their counts are kept (30).")
-
-    @classmethod
-    def default_visit_sign_out_hour(cls):
-        return DEFAULT_SIGN_OUT_HOUR
-
-    @classmethod
-    def default_visit_retention_days(cls):
-        return DEFAULT_RETENTION_DAYS
-
-    def get_visit_sign_out_hour(self):
-        if self.visit_sign_out_hour is None:
-            return DEFAULT_SIGN_OUT_HOUR
-        return self.visit_sign_out_hour
-
-    def get_visit_retention_days(self):
-        return self.visit_retention_days or DEFAULT_RETENTION_DAYS
 
 
 class Cron(metaclass=PoolMeta):
@@ -876,7 +856,7 @@ class Visit(
         company_id = transaction.context.get('company')
         companies = [Company(company_id)] if company_id else Company.search(
             [])
-        hour = Config(1).get_visit_sign_out_hour()
+        hour = Config(1).get_setting('visit_sign_out_hour')
         desk = cls.desk_users()
         count = 0
         for company in companies:
@@ -911,7 +891,7 @@ class Visit(
         Config = pool.get('office.configuration')
         Line = pool.get('office.visit.line')
         Visitor = pool.get('office.visitor')
-        days = Config(1).get_visit_retention_days()
+        days = Config(1).get_setting('visit_retention_days')
         limit = calendar_.local_today() - dt.timedelta(days=days)
         line = Line.__table__()
         visitor = Visitor.__table__()
