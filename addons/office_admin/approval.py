@@ -32,7 +32,7 @@ from trytond.transaction import (
     Transaction, check_access, without_check_access)
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .access import OfficeAccessMixin, related_field
+from .access import OfficeAccessMixin, in_office_group, related_field
 from .ir import readable_ids
 from .workflow_guard import check_clearance
 from . import calendar_
@@ -511,11 +511,7 @@ class ApprovalDelegation(
 
     @classmethod
     def _is_office_admin(cls):
-        pool = Pool()
-        ModelData = pool.get('ir.model.data')
-        User = pool.get('res.user')
-        return ModelData.get_id(
-            'office_admin', 'group_office_admin') in User.get_groups()
+        return in_office_group('group_office_admin')
 
     @classmethod
     def get_editable(cls, delegations, name):
