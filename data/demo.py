@@ -7,7 +7,10 @@
 
 The default is the demo: a company in Asia/Shanghai with zh_CN, 8
 departments with heads, about 30 employees whose users span every office
-group, the seals, and seal requests in every state. --small builds only the
+group, the seals, and seal requests in every state. Every demo user, admin
+included, speaks the company's language (zh_CN); the web client shows and
+takes times on the company's clock, whatever the browser's time zone
+(company_timezone in the preferences). --small builds only the
 organisation the tests use. Running it again on a filled database does
 nothing (it is idempotent). The configuration comes from TRYTOND_CONFIG."""
 import argparse

@@ -6,6 +6,7 @@ submits the meeting with one click. Screenshots: tests/artifacts/
 browser-3x-*.png."""
 import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -100,9 +101,10 @@ def test_clash_lists_free_rooms_and_one_click_books(server, browser, rooms):
     time.sleep(1)
     assert len(displayed(browser, '//div[contains(@class, "modal")]'
             '//button[normalize-space(.)="Search"]')) == 1
-    # The browser's local time is what the user types
-    offset = dt.datetime.now() - dt.datetime.utcnow()
-    local = start + dt.timedelta(minutes=30) + offset
+    # The user types the office's time (the company's time zone, whatever
+    # the browser's: web/patches/sao-company-timezone.patch)
+    local = (start + dt.timedelta(minutes=30)).replace(
+        tzinfo=dt.timezone.utc).astimezone(ZoneInfo('Asia/Shanghai'))
     local = local.replace(second=0, microsecond=0)
     type_into(browser, 'start', local.strftime('%m/%d/%Y %H:%M:%S'))
     type_into(browser, 'duration', '1:00')

@@ -43,6 +43,18 @@ class User(metaclass=PoolMeta):
         return status
 
     @classmethod
+    def _get_preferences(cls, user, context_only=False):
+        preferences = super()._get_preferences(
+            user, context_only=context_only)
+        if not context_only:
+            # The web client shows and takes dates and times on the
+            # company's clock (web/patches/sao-company-timezone.patch),
+            # on the browser's when the company has no time zone
+            preferences['company_timezone'] = (
+                user.company.timezone if user.company else None)
+        return preferences
+
+    @classmethod
     def get_office_context(cls):
         """Return the values office record rules are evaluated with.
 
