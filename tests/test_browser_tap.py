@@ -3,12 +3,12 @@
 """What a tap and a click do on a list's row in the web client (sao,
 headless Chromium; web/patches/sao-tap-opens.patch). On a phone (390x844,
 touch) one tap on a card of his approvals to do (the workbench's My
-Approvals) opens the step with the request's title, and one tap on
-another card's 同意 approves it; on a desktop a
-click only selects the row and a double click opens it. Find a Room: a
-click on a free room's row picks that room (a second row's click picks the
-second alone) and Book and Submit submits it. Taps and clicks are
-counted; screenshots: tests/artifacts/browser-tap-*.png."""
+Approvals) opens the step with the request's title, one tap on another
+card's 同意 approves it, and a tap on a card's check box selects it; on a
+desktop a click only selects the row and a double click opens it. Find a
+Room: a click on a free room's row picks that room (a click on a second
+row picks the second alone) and Book and Submit submits it. Taps and
+clicks are counted; screenshots: tests/artifacts/browser-tap-*.png."""
 import datetime as dt
 import time
 import uuid
@@ -104,11 +104,22 @@ def test_phone_tap_opens_and_presses(server, browser):  # noqa: F811
     time.sleep(1)
     shot(browser, 'browser-tap-1-phone-cards')
 
+    # A tap on a card's check box selects it (for the actions on several
+    # records) and opens nothing
+    box = card(browser, opened, todo).find_element(
+        By.XPATH, './td[contains(@class, "selection-state")]/input')
+    tap(browser, box)
+    wait(browser, lambda d: box.is_selected(), 10)
+    time.sleep(1)
+    assert not displayed(browser, '//div[contains(@class, "modal")]'
+        '//input[@name="title"]')
+
     # One tap on 同意 of a card approves it
     row = card(browser, approved, todo)
     button = row.find_element(By.XPATH, './/button[' + ' or '.join(
             f'normalize-space(.)="{w}"' for w in APPROVE) + ']')
     tap(browser, button)
+    taps = 1  # 同意 (before: the card, then 同意)
     try:
         wait(browser, lambda d: head_step_state(server, approved_id)
             == 'approved', 30)
@@ -121,6 +132,8 @@ def test_phone_tap_opens_and_presses(server, browser):  # noqa: F811
             '//button[normalize-space(.)="OK" or normalize-space(.)="确定"]'),
         30)[0]
     tap(browser, ok)
+    taps += 1  # the confirmation's OK
+    assert taps == 2
     wait(browser, lambda d: not displayed(d,
             '//div[contains(@class, "modal") and contains(@class, "in")]'),
         10)
