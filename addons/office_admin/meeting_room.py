@@ -122,7 +122,7 @@ class FindRoomResult(ModelView):
         'office.meeting.room', None, None, "Free Rooms", readonly=True)
     lines = fields.One2Many(
         'office.meeting.find_room.line', None, "Free Rooms",
-        help="Tick the room to book.")
+        help="Click the room to book.")
     busy = fields.Many2Many(
         'company.employee', None, None, "Attendees Already Busy",
         readonly=True)
