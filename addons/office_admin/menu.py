@@ -84,7 +84,8 @@ class Menu(metaclass=PoolMeta):
         Keyword = pool.get('ir.action.keyword')
         # The action as the client gets it: none if the user may not read
         # its model (cached per language and groups)
-        for action in Keyword.get_keyword('tree_open', (cls.__name__, menu_id)):
+        actions = Keyword.get_keyword('tree_open', (cls.__name__, menu_id))
+        for action in actions:
             if action['type'] != 'ir.action.act_window':
                 continue
             if not action['res_model'] or action.get('context_model'):
