@@ -15,12 +15,21 @@ gunicorn with 4 workers on loopback, then prints, in one run:
    concurrent clients, and the p95 against the single-client p50
    (goal: <= 2);
 3. the number of SQL statements of one approve action with 1, 1,000 and
-   10,000 pending requests (goal: the same, <= 25)."""
+   10,000 pending requests (goal: the same, <= 25).
+
+With --profile, the statements of the approve counted with 1 pending
+request are also printed (stderr) grouped by where they come from: the
+innermost frames of office_admin and of trytond, e.g. to compare with the
+breakdown of issue 12's notes:
+
+    .venv/bin/python tests/bench_approval.py --profile"""
 import argparse
+import collections
 import statistics
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -120,14 +129,16 @@ def overhead(server, n=30):
     return bare, full, approve
 
 
-def query_counts(server, many):
+def query_counts(server, many, profile=False):
     "Run count_queries in a fresh interpreter with the server's config"
     import subprocess
-    output = subprocess.run(
+    result = subprocess.run(
         [sys.executable, __file__, '--count-queries', server.database,
-            '--pending', str(many)],
-        env=server.env, check=True, capture_output=True, text=True).stdout
-    return [int(v) for v in output.split()[-3:]]
+            '--pending', str(many)] + (['--profile'] if profile else []),
+        env=server.env, check=True, capture_output=True, text=True)
+    if profile:
+        print(result.stderr, file=sys.stderr)
+    return [int(v) for v in result.stdout.split()[-3:]]
 
 
 def add_pending(transaction, request_id, count):
@@ -186,10 +197,10 @@ def add_pending(transaction, request_id, count):
         cursor.execute('ANALYZE "%s"' % Model._table)
 
 
-def count_queries(database, many):
+def count_queries(database, many, profile=False):
     """Count the SQL statements of one approve, in-process, with 1, 1,000
     and many pending requests. Each action runs in its own transaction, as over
-    RPC, after one approve that warms the process's caches (a worker that
+    RPC, after two approves that warm the process's caches (a worker that
     already served). trytond logs every statement at DEBUG on its
     PostgreSQL logger. The requests are committed: the database is the
     benchmark's own."""
@@ -210,9 +221,29 @@ def count_queries(database, many):
         syncing = 0
         thread = threading.get_ident()
 
+        def __init__(self):
+            super().__init__()
+            self.origins = collections.Counter()
+
         def emit(self, record):
             if record.thread == self.thread and not Counter.syncing:
                 self.count += 1
+                if profile:
+                    self.origins[origin()] += 1
+
+    def origin():
+        "The innermost frames of office_admin and of trytond, as a text"
+        def short(frame):
+            return '%s:%s' % (Path(frame.filename).name, frame.name)
+        stack = traceback.extract_stack()
+        office = [f for f in stack if '/office_admin/' in f.filename
+            and '/tests/' not in f.filename]
+        trytond = [f for f in stack if '/trytond/' in f.filename
+            and '/backend/' not in f.filename
+            and '/modules/' not in f.filename]
+        return '%s | %s' % (
+            ' < '.join(short(f) for f in reversed(office[-2:])) or '-',
+            short(trytond[-1]) if trytond else '-')
     sql_logger = logging.getLogger('trytond.backend.postgresql.database')
     # The cache synchronisation runs when its timeout passed: a matter of
     # time, not of the approval
@@ -244,11 +275,11 @@ def count_queries(database, many):
                             requester=sales1.employee.id,
                             department=sales1.employee.department.id,
                             document_title=f"q{i}", purpose="q")
-                        for i in range(2 if pending == 1 else 3)])
+                        for i in range(3 if pending == 1 else 4)])
                 Request.submit(requests)
             if pending > 1:
                 add_pending(transaction, requests[1].id, pending - 2)
-            first, last = requests[0].id, requests[-1].id
+            first, warm = requests[0].id, [r.id for r in requests[-2:]]
             # As an RPC call sets it
             head_id, context = head.id, dict(
                 company=head.company.id, employee=head.employee.id,
@@ -270,8 +301,11 @@ def count_queries(database, many):
                         continue
                     transaction.commit()
                 break
-        # Warm the caches of the process with one approve
-        approve(last)
+        # Warm the caches of the process with two approves (the first
+        # fills the cache of the rule's tiers, the second reads what the
+        # tiers read from it need: the access to their fields)
+        for request_id in warm:
+            approve(request_id)
         counter = Counter()
         sql_logger.addHandler(counter)
         sql_logger.setLevel(logging.DEBUG)
@@ -280,6 +314,11 @@ def count_queries(database, many):
         finally:
             sql_logger.removeHandler(counter)
             sql_logger.setLevel(logging.WARNING)
+        if profile and pending == 1:
+            print(f"The {counter.count} statements of one approve, "
+                "by origin (office_admin | trytond):", file=sys.stderr)
+            for where, count in counter.origins.most_common():
+                print(f"  {count:3}  {where}", file=sys.stderr)
         return counter.count
 
     return approve_one(1), approve_one(1000), approve_one(many)
@@ -303,9 +342,12 @@ def main():
         help="pending requests of the second SQL count")
     parser.add_argument('--count-queries', metavar='DATABASE',
         help=argparse.SUPPRESS)
+    parser.add_argument('--profile', action='store_true',
+        help="print the statements of one approve by origin (stderr)")
     args = parser.parse_args()
     if args.count_queries:
-        print(*count_queries(args.count_queries, args.pending))
+        print(*count_queries(args.count_queries, args.pending,
+                profile=args.profile))
         return
     with bench_server('office_bench') as (server, tmp):
         bare, full, approve = overhead(server)
@@ -324,7 +366,8 @@ def main():
             print_latencies(name, values)
             print(f"    p95 / single-client p50 = "
                 f"{percentile(values, 95) / single[name]:.1f}")
-        one, thousand, many = query_counts(server, args.pending)
+        one, thousand, many = query_counts(
+            server, args.pending, profile=args.profile)
         print(f"SQL statements of one approve: {one} with 1 pending "
             f"request, {thousand} with 1,000, {many} with "
             f"{args.pending:,} pending")

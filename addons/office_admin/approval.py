@@ -15,6 +15,7 @@ from functools import wraps
 from types import SimpleNamespace
 
 from sql import Literal, Null, Union
+from sql.functions import CurrentTimestamp
 from sql.aggregate import Max
 from sql.operators import Exists
 
@@ -36,8 +37,10 @@ from .access import OfficeAccessMixin, in_office_group, related_field
 from .ir import readable_ids
 from .workflow_guard import check_clearance
 from . import calendar_
-from .common import mine_mixin
+from .common import (
+    clear_transaction_cache, mine_mixin, transaction_cache)
 from .exceptions import ApprovalAccessError, ApprovalError
+from .notification import user_infos, user_name
 from .secrecy import copy_secrecy_rank
 
 REVIEWER_SOURCES = [
@@ -101,6 +104,14 @@ APPROVAL_ACTIONS = {}
 APPROVAL_LOCKING = {'approve', 'withdraw'}
 # A requester may remind the same reviewers at most once in this delay.
 REMIND_DELAY = dt.timedelta(hours=1)
+# The transaction caches of the engine (see common.transaction_cache):
+# (model, record id) -> id of its last request, or None; (model, user) ->
+# {record id: whether the user reviews a pending step of its last request
+# (True: of the tier under review)}; (model, user) -> the record ids whose
+# rules the approval buttons just checked
+_LAST_REQUESTS = 'office.approval.last_requests'
+_ACTING = 'office.approval.acting'
+_CHECKED = 'office.approval.checked'
 
 
 def _now():
@@ -109,9 +120,10 @@ def _now():
 
 class ApprovalDecision(SimpleNamespace):
     """What an approval action works on: record, request, step (the one
-    decided), actor (the user), acting (None for the engine), comment, user
-    and users (a transfer, an added approver, a copy), to (where a return
-    goes), system and decided_as"""
+    decided), steps (the current steps of the request when read to find
+    it, else None), actor (the user), acting (None for the engine),
+    comment, user and users (a transfer, an added approver, a copy), to
+    (where a return goes), system and decided_as"""
 
 
 def approval_action(name, reason=False):
@@ -214,6 +226,8 @@ class ApprovalRule(
     # trytond.cache): (model, company) -> rules, (rule, language) -> tiers
     _find_cache = Cache('office.approval.rule.find', context=False)
     _tiers_cache = Cache('office.approval.rule.tiers', context=False)
+    # rule -> its _rule_values, read by every decision
+    _values_cache = Cache('office.approval.rule.values', context=False)
     _rule_values = ['condition', 'skip_repeated', 'allow_self_approval']
     # (a tier's department and group are read when used: their deletion
     # sets them to NULL in SQL, without clearing the cache)
@@ -228,6 +242,7 @@ class ApprovalRule(
     def clear_cache(cls):
         cls._find_cache.clear()
         cls._tiers_cache.clear()
+        cls._values_cache.clear()
 
     @classmethod
     def on_modification(cls, mode, rules, field_names=None):
@@ -282,6 +297,18 @@ class ApprovalRule(
             rule = cls(values.pop('id'), **values)
             if rule.match(record):
                 return rule
+
+    @classmethod
+    def get_values(cls, rule):
+        "Return the _rule_values of rule as a dict (cached)"
+        rule_id = int(rule)
+        values = cls._values_cache.get(rule_id)
+        if values is None:
+            with without_check_access():
+                values, = cls.read([rule_id], cls._rule_values)
+            values = {n: values[n] for n in cls._rule_values}
+            cls._values_cache.set(rule_id, values)
+        return values
 
     def get_tiers(self):
         "Return the tiers of the rule in their order (cached)"
@@ -388,7 +415,10 @@ class ApprovalTier(OfficeAccessMixin, sequence_ordered(), ModelSQL, ModelView):
         pool = Pool()
         User = pool.get('res.user')
         users = []
+        # The users found already have an employee of the company
+        staffed = False
         with without_check_access():
+            company = getattr(record, 'company', None)
             if self.reviewer_source == 'requester_head':
                 department = record.approval_department()
                 employee = record.approval_requester_employee()
@@ -402,23 +432,28 @@ class ApprovalTier(OfficeAccessMixin, sequence_ordered(), ModelSQL, ModelView):
                 if head:
                     users = list(User.users_of_employees([head]).values())
             elif self.reviewer_source == 'group':
-                users = User.search([
-                        ('groups', '=', self.group.id),
-                        ('active', '=', True),
-                        ], order=[('id', 'ASC')])
+                domain = [
+                    ('groups', '=', self.group.id),
+                    ('active', '=', True),
+                    ]
+                if company:
+                    # eligible()'s condition in the same query
+                    domain.append(('employees.company', '=', company.id))
+                    staffed = True
+                users = User.search(domain, order=[('id', 'ASC')])
             elif self.reviewer_source == 'users':
                 users = [u for u in self.users if u.active]
             elif self.reviewer_source == 'leadership':
                 users = User.users_in_group('office_admin.group_leadership')
-            company = getattr(record, 'company', None)
 
-            def eligible(users):
+            def eligible(users, staffed=False):
                 # Reviewers are people: users with an employee of the
                 # record's company (not the system administrator), found
                 # in one query
-                if not self.rule.allow_self_approval:
+                Rule = pool.get('office.approval.rule')
+                if not Rule.get_values(self.rule)['allow_self_approval']:
                     users = [u for u in users if u != requester]
-                if company and users:
+                if company and users and not staffed:
                     with Transaction().set_context(active_test=False):
                         staff = {u.id for u in User.search([
                                     ('id', 'in', [u.id for u in users]),
@@ -426,7 +461,7 @@ class ApprovalTier(OfficeAccessMixin, sequence_ordered(), ModelSQL, ModelView):
                                     ])}
                     users = [u for u in users if u.id in staff]
                 return users
-            users = eligible(users)
+            users = eligible(users, staffed)
             if users:
                 return users, False
             return eligible(
@@ -811,6 +846,9 @@ class ApprovalRequest(
     @classmethod
     def on_modification(cls, mode, requests, field_names=None):
         super().on_modification(mode, requests, field_names=field_names)
+        clear_transaction_cache(_ACTING)
+        if mode == 'create':
+            clear_transaction_cache(_LAST_REQUESTS)
         if mode == 'create' or (mode == 'write' and (
                     not field_names
                     or field_names & {'requester', 'secrecy_rank'})):
@@ -1187,7 +1225,8 @@ class ApprovalRequest(
     def self_review_excluded(self):
         """Return the user a step of this request may not be routed to: the
         requester, unless the rule allows self-approval"""
-        if self.rule and self.rule.allow_self_approval:
+        Rule = Pool().get('office.approval.rule')
+        if self.rule and Rule.get_values(self.rule)['allow_self_approval']:
             return None
         return self.requester
 
@@ -1204,10 +1243,13 @@ class ApprovalRequest(
                 rule=rule, requester=requester,
                 company=getattr(record, 'company', None),
                 state='pending', submitted_at=_now(), activation=0)
-            request.save()
-            if not request.activate_after(-1):
+            # Saved by its first tier's activation, else now
+            pending = request.activate_after(-1)
+            if request.id is None or request.id < 0:
+                request.save()
+            if not pending:
                 cls.finish([request], 'approved')
-            Step.notify_pending(request)
+            Step.notify_pending(request, pending)
         return request
 
     def _tiers(self):
@@ -1215,20 +1257,22 @@ class ApprovalRequest(
 
     def activate_after(self, sequence, skip=True):
         """Activate the first tier after sequence that applies to the record.
-        Return False when there is none left."""
+        Return its pending steps, none when there is no tier left."""
         record = self.get_record()
         for tier in self._tiers():
             if (tier.sequence or 0) <= sequence:
                 continue
             if not tier.match(record):
                 continue
-            if self.activate(tier, skip=skip):
-                return True
-        return False
+            pending = self.activate(tier, skip=skip)
+            if pending:
+                return pending
+        return []
 
     def activate(self, tier, skip=True):
-        """Create the steps of tier; return False when the whole tier was
-        skipped because its reviewers already approved."""
+        """Create the steps of tier; return its pending steps, none when
+        the whole tier was skipped because its reviewers already
+        approved."""
         pool = Pool()
         Step = pool.get('office.approval.step')
         Delegation = pool.get('office.approval.delegation')
@@ -1238,11 +1282,16 @@ class ApprovalRequest(
             raise ApprovalError(gettext(
                     'office_admin.msg_approval_no_reviewer',
                     tier=tier.rec_name, record=record.rec_name))
+        # A request being opened has no step yet: created here with its
+        # first tier (not created, then written)
+        new = self.id is None or self.id < 0
         self.activation = (self.activation or 0) + 1
         self.tier_sequence = tier.sequence or 0
         self.save()
         approved_before = set()
-        if skip and self.rule.skip_repeated:
+        Rule = pool.get('office.approval.rule')
+        if (not new and skip
+                and Rule.get_values(self.rule)['skip_repeated']):
             # Only what a person decided as the designated reviewer of a
             # tier counts: not a fallback, a delegation or a timeout
             approved_before = {s.reviewer.id for s in Step.search([
@@ -1269,11 +1318,11 @@ class ApprovalRequest(
                     tier=tier.rec_name)
             if away:
                 comment = gettext('office_admin.msg_approval_delegated_away',
-                    user=away.rec_name, substitute=reviewer.rec_name)
+                    user=user_name(away), substitute=user_name(reviewer))
             elif blocked:
                 comment = gettext(
                     'office_admin.msg_approval_delegation_requester',
-                    user=reviewer.rec_name)
+                    user=user_name(reviewer))
             state = 'pending'
             if reviewer.id in approved_before:
                 state = 'skipped'
@@ -1290,16 +1339,19 @@ class ApprovalRequest(
                     duration=dt.timedelta() if state == 'skipped' else None,
                     comment=comment, timeout_done=False))
         Step.save(steps)
+        pending = [s for s in steps if s.state == 'pending']
         if any(s.state == 'skipped' for s in steps) and (
-                tier.mode == 'any'
-                or all(s.state == 'skipped' for s in steps)):
-            Step.write([s for s in steps if s.state == 'pending'], {
-                    'state': 'cancelled',
-                    'acted_at': now,
-                    'duration': dt.timedelta(),
-                    })
-            return False
-        return True
+                tier.mode == 'any' or not pending):
+            if pending:
+                Step.write(pending, {
+                        'state': 'cancelled',
+                        'acted_at': now,
+                        'duration': dt.timedelta(),
+                        })
+            return []
+        # Who is told and named next: read with the requester at once
+        user_infos([s.reviewer for s in pending] + [self.requester])
+        return pending
 
     def current_steps(self):
         "Return the steps of the tier being reviewed, read from the database"
@@ -1329,20 +1381,23 @@ class ApprovalRequest(
             return any(s.state in DONE for s in normal) or not normal
         return all(s.state in DONE for s in normal)
 
-    def advance(self):
+    def advance(self, steps=None):
         """Move on after a step was approved: close the tier when complete,
         activate the next one or finish the request. Return the new pending
-        steps."""
+        steps. steps: the current steps, as the caller holds them after
+        closing the approved one (read again when None)."""
         pool = Pool()
         Step = pool.get('office.approval.step')
-        steps = self.current_steps()
+        if steps is None:
+            steps = self.current_steps()
         if not self.tier_complete(steps):
             return []
         leftover = [s for s in steps if s.state == 'pending']
         if leftover:
             Step.close(leftover, 'cancelled')
-        if self.activate_after(self.tier_sequence):
-            return self.pending_steps()
+        pending = self.activate_after(self.tier_sequence)
+        if pending:
+            return pending
         self.__class__.finish([self], 'approved')
         return []
 
@@ -1368,7 +1423,7 @@ class ApprovalRequest(
                         records, Model._approval_transitions[state])
                 getattr(Model, '_approval_on_%s' % state)(records)
             for request, record in zip(model_requests, records):
-                Notification.send(
+                Notification.send_later(
                     [record], [request.requester],
                     'office_admin.msg_approval_request_%s' % state,
                     key='request-%s-%s' % (request.id, state),
@@ -1546,6 +1601,7 @@ class ApprovalStep(
         pool = Pool()
         Request = pool.get('office.approval.request')
         super().on_modification(mode, steps, field_names=field_names)
+        clear_transaction_cache(_ACTING)
         if mode == 'create' or (mode == 'write' and (
                     not field_names or field_names & {
                         'request', 'reviewer', 'original_reviewer'})):
@@ -1563,15 +1619,46 @@ class ApprovalStep(
         Notification = pool.get('res.notification')
         if not steps:
             return
+        transaction = Transaction()
+        table = Notification.__table__()
+        cursor = transaction.connection.cursor()
         with without_check_access():
             # One read of the steps and one of their requests
             keys = {(s.reviewer.id, s.request.res_model,
                     json.dumps([s.request.res_id]))
                 for s in cls.browse(steps) if s.reviewer}
+        if not keys:
+            return
+        # Marked read in SQL, then the bell of each reviewer is updated
+        # exactly as res.notification's on_modification does after a
+        # write: the ORM's write of a notice checks it exists before and
+        # after, and reads it back (four statements for one flag)
+        columns = [table.id, table.user, table.label, table.description]
+        update = table.update(
+            [table.unread, table.write_uid, table.write_date],
+            [False, transaction.user, CurrentTimestamp()])
+        if len(keys) == 1 and transaction.database.has_returning():
+            (user, model, records), = keys
+            update.where = ((table.user == user) & (table.model == model)
+                & (table.records == records) & table.unread)
+            update.returning = columns
+            cursor.execute(*update)
+            rows = cursor.fetchall()
+        else:
             ids = [n[0] for n in Notification.unread_about(keys)]
-            if ids:
-                Notification.write(
-                    Notification.browse(ids), {'unread': False})
+            rows = []
+            for sub_ids in grouped_slice(ids, 200):
+                cursor.execute(*table.select(*columns,
+                        where=table.id.in_(list(sub_ids))))
+                rows.extend(cursor)
+            for sub_ids in grouped_slice(ids, 200):
+                update.where = table.id.in_(list(sub_ids))
+                cursor.execute(*update)
+        if rows:
+            Notification.on_modification('write', [
+                    Notification(id_, user=user, label=label,
+                        description=description, unread=False)
+                    for id_, user, label, description in rows], {'unread'})
 
     @classmethod
     def get_resources(cls):
@@ -1620,9 +1707,9 @@ class ApprovalStep(
         user = self.acted_by or self.reviewer
         if self.original_reviewer and self.original_reviewer != user:
             return gettext('office_admin.msg_approval_on_behalf',
-                user=user.rec_name,
-                reviewer=self.original_reviewer.rec_name)
-        return user.rec_name
+                user=user_name(user),
+                reviewer=user_name(self.original_reviewer))
+        return user_name(user)
 
     def timeout_name(self):
         "Return who decides a step at its timeout: the tier's rule"
@@ -1717,22 +1804,23 @@ class ApprovalStep(
                     ])
         record = request.get_record()
         for step in steps:
-            Notification.send(
+            Notification.send_later(
                 [record], [step.reviewer],
                 'office_admin.msg_approval_to_review',
-                key='review-%s' % step.id,
-                requester=request.requester.rec_name,
+                # A step pending now is new (created by this action)
+                key='review-%s' % step.id, new_key=True,
+                requester=user_name(request.requester),
                 tier=step.tier_name or '')
 
     @classmethod
     def notify_returned(cls, step, substitute):
         "Tell the reviewer that step is back with him from substitute"
         Notification = Pool().get('office.notification')
-        Notification.send(
+        Notification.send_later(
             [step.request.get_record()], [step.reviewer],
             'office_admin.msg_approval_back_to_review',
             key='review-%s' % step.id,
-            substitute=substitute.rec_name, tier=step.tier_name or '')
+            substitute=user_name(substitute), tier=step.tier_name or '')
 
     @classmethod
     def check_timeouts(cls):
@@ -1779,11 +1867,11 @@ class ApprovalStep(
                             if head:
                                 users += list(User.users_of_employees(
                                         [head]).values())
-                    Notification.send(
+                    Notification.send_later(
                         [record], users,
                         'office_admin.msg_approval_timeout',
                         key='timeout-%s' % step.id,
-                        reviewer=step.reviewer.rec_name,
+                        reviewer=user_name(step.reviewer),
                         tier=step.tier_name or '')
 
 
@@ -1903,6 +1991,31 @@ class ApprovalMixin:
                     },
                 })
 
+    @classmethod
+    def read(cls, ids, fields_names):
+        transaction = Transaction()
+        if (fields_names == ['id'] and transaction.check_access
+                and transaction.user):
+            # The check of an approval button (approval_button) has just
+            # read the same records through the caller's rules, and
+            # Tryton's button wrapper does it again: answered once
+            checked = transaction_cache(_CHECKED).pop(
+                (cls.__name__, transaction.user), None)
+            if checked is not None and set(ids) <= checked:
+                return [{'id': i} for i in ids]
+        return super().read(ids, fields_names)
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        if not any(records for records, _ in zip(actions, actions)):
+            # Tryton's Workflow.transition writes the state even to no
+            # record when the transition moved them itself (submit saves
+            # the state first): a write of nothing still ran four
+            # statements
+            return
+        super().write(*args)
+
     def approval_department(self):
         return getattr(self, 'department', None)
 
@@ -2016,17 +2129,30 @@ class ApprovalMixin:
 
     @classmethod
     def _last_requests(cls, records):
+        """Return {record id: its last approval request}; the ids are read
+        once per transaction (a new request clears them, see
+        ApprovalRequest.on_modification), the requests' values are
+        trytond's (read again after any write)"""
         pool = Pool()
         Request = pool.get('office.approval.request')
-        result = {}
+        cache = transaction_cache(_LAST_REQUESTS)
+        ids = [r.id for r in records if r.id is not None and r.id >= 0]
+        missing = [i for i in ids if (cls.__name__, i) not in cache]
         with without_check_access():
-            for sub in grouped_slice([r.id for r in records], 200):
+            for sub in grouped_slice(missing, 200):
+                sub = list(sub)
+                for id_ in sub:
+                    cache[cls.__name__, id_] = None
                 for request in Request.search([
                             ('res_model', '=', cls.__name__),
-                            ('res_id', 'in', list(sub)),
+                            ('res_id', 'in', sub),
                             ], order=[('id', 'ASC')]):
-                    result[request.res_id] = request
-        return result
+                    cache[cls.__name__, request.res_id] = request.id
+        last = {i: cache[cls.__name__, i] for i in ids}
+        requests = dict(zip(
+                [i for i in ids if last[i] is not None],
+                Request.browse([r for r in last.values() if r is not None])))
+        return requests
 
     @classmethod
     def get_approval(cls, records, names):
@@ -2094,7 +2220,9 @@ class ApprovalMixin:
     def _approval_acting(cls, records, current=False):
         """Return the ids of records whose last request has a pending step
         of the user (current: of the tier being reviewed of a pending
-        request, as current_steps() reads them)"""
+        request, as current_steps() reads them). One query answers both
+        for the transaction (the buttons' check and their states ask in
+        turn) until a request or a step changes."""
         pool = Pool()
         Request = pool.get('office.approval.request')
         Step = pool.get('office.approval.step')
@@ -2103,24 +2231,30 @@ class ApprovalMixin:
         step = Step.__table__()
         cursor = Transaction().connection.cursor()
         user = Transaction().user
-        result = set()
+        cache = transaction_cache(_ACTING).setdefault(
+            (cls.__name__, user), {})
         ids = [r.id for r in records if r.id is not None and r.id >= 0]
-        for sub_ids in grouped_slice(ids, 200):
+        for sub_ids in grouped_slice([i for i in ids if i not in cache], 200):
+            sub_ids = list(sub_ids)
             latest = last.select(Max(last.id),
                 where=(last.res_model == cls.__name__)
-                & last.res_id.in_(list(sub_ids)),
+                & last.res_id.in_(sub_ids),
                 group_by=[last.res_id])
-            where = (request.id.in_(latest)
-                & (step.state == 'pending')
-                & (step.reviewer == user))
-            if current:
-                where &= ((request.state == 'pending')
-                    & (step.activation == request.activation))
             cursor.execute(*request.join(step,
                     condition=step.request == request.id
-                    ).select(request.res_id, where=where))
-            result.update(r for r, in cursor)
-        return result
+                    ).select(request.res_id,
+                    (request.state == 'pending')
+                    & (step.activation == request.activation),
+                    where=request.id.in_(latest)
+                    & (step.state == 'pending')
+                    & (step.reviewer == user)))
+            acting = defaultdict(bool)
+            for res_id, in_tier in cursor:
+                acting[res_id] |= bool(in_tier)
+            for id_ in sub_ids:
+                cache[id_] = acting.get(id_)
+        return {i for i in ids
+            if cache[i] is not None and (cache[i] or not current)}
 
     @classmethod
     def get_approval_chain(cls, records, name):
@@ -2174,9 +2308,10 @@ class ApprovalMixin:
         Rule = pool.get('office.approval.rule')
         Request = pool.get('office.approval.request')
         User = pool.get('res.user')
+        Notification = pool.get('office.notification')
         requester = User(Transaction().user)
         last = cls._last_requests(records)
-        with without_check_access():
+        with without_check_access(), Notification.batch():
             for record in records:
                 request = last.get(record.id)
                 if request and request.state == 'pending':
@@ -2218,6 +2353,7 @@ class ApprovalMixin:
         pool = Pool()
         Step = pool.get('office.approval.step')
         User = pool.get('res.user')
+        Notification = pool.get('office.notification')
         if action not in APPROVAL_ACTIONS:
             raise ValueError(action)
         method, reason = APPROVAL_ACTIONS[action]
@@ -2226,9 +2362,11 @@ class ApprovalMixin:
         if reason and not comment:
             raise ApprovalError(gettext(
                     'office_admin.msg_approval_reason_required'))
-        with without_check_access():
+        # The notices of the decisions go together at the end
+        with without_check_access(), Notification.batch():
             for record in records:
                 request = cls._pending_request(record)
+                steps = None
                 if step is not None:
                     current = Step(step.id)
                     if current.request != request:
@@ -2236,7 +2374,8 @@ class ApprovalMixin:
                                 'office_admin.msg_approval_not_pending',
                                 record=record.rec_name))
                 else:
-                    current = next((s for s in request.current_steps()
+                    steps = request.current_steps()
+                    current = next((s for s in steps
                             if s.state == 'pending'
                             and s.reviewer == actor), None)
                 if current is None or current.state != 'pending' or (
@@ -2256,7 +2395,7 @@ class ApprovalMixin:
                     record=record, request=request, step=current,
                     actor=actor, acting=None if system else actor,
                     comment=comment, user=user, users=users, to=to,
-                    system=system,
+                    system=system, steps=steps,
                     decided_as=current.decision_capacity(system))
                 new_pending = getattr(cls, method)(decision)
                 if new_pending:
@@ -2274,15 +2413,18 @@ class ApprovalMixin:
         if decision.system:
             cls._approval_notify_timeout(decision, 'approved')
         else:
-            Notification.send(
+            Notification.send_later(
                 [decision.record], [request.requester],
                 'office_admin.msg_approval_step_approved',
-                key='step-%s' % current.id,
+                # Decided once, now, under the request's lock
+                key='step-%s' % current.id, new_key=True,
                 reviewer=current.get_reviewed_by(),
                 tier=current.tier_name or '')
         request = request.__class__(request.id)
         decision.request = request
-        return request.advance()
+        # The steps read to find the decided one (closed above, the others
+        # unchanged under the request's lock)
+        return request.advance(decision.steps)
 
     @classmethod
     def _approval_close_decided(cls, decision, state):
@@ -2321,8 +2463,7 @@ class ApprovalMixin:
         request = request.__class__(request.id)
         decision.request = request
         if decision.to == 'previous' and previous:
-            request.activate(previous[-1], skip=False)
-            return request.pending_steps()
+            return request.activate(previous[-1], skip=False)
         request.__class__.finish([request], 'returned')
         return []
 
@@ -2343,7 +2484,7 @@ class ApprovalMixin:
                 for s in request.current_steps()):
             raise ApprovalError(gettext(
                     'office_admin.msg_approval_already_reviewer',
-                    user=user.rec_name))
+                    user=user_name(user)))
         return user
 
     @classmethod
@@ -2397,11 +2538,11 @@ class ApprovalMixin:
         Copy.save([Copy(request=decision.request, user=u,
                     copied_by=decision.actor, comment=decision.comment)
                 for u in users])
-        Notification.send(
+        Notification.send_later(
             [decision.record], users,
             'office_admin.msg_approval_copied',
             key='copy-%s' % decision.request.id,
-            user=decision.actor.rec_name)
+            user=user_name(decision.actor))
         return []
 
     @classmethod
@@ -2410,7 +2551,7 @@ class ApprovalMixin:
         Notification = Pool().get('office.notification')
         current = decision.step
         rule = decision.request.rule
-        Notification.send(
+        Notification.send_later(
             [decision.record],
             [decision.request.requester, current.reviewer],
             'office_admin.msg_approval_timeout_%s' % state,
@@ -2443,7 +2584,7 @@ class ApprovalMixin:
             pending = [s for s in steps if s.state == 'pending']
             if step is not None and step.state == 'pending':
                 return gettext('office_admin.msg_approval_waiting_for',
-                    reviewers=step.reviewer.rec_name)
+                    reviewers=user_name(step.reviewer))
             decided = []
             if step is not None:
                 # The decision that closed his step (或签: another's)
@@ -2456,10 +2597,10 @@ class ApprovalMixin:
                 if pending:
                     return gettext('office_admin.msg_approval_waiting_for',
                         reviewers=', '.join(
-                            s.reviewer.rec_name for s in pending))
+                            user_name(s.reviewer) for s in pending))
             if request.state == 'withdrawn':
                 return gettext('office_admin.msg_approval_withdrawn',
-                    user=request.requester.rec_name,
+                    user=user_name(request.requester),
                     time=cls._approval_local_time(
                         request.closed_at, request))
             if not decided and request.state != 'pending':
@@ -2488,11 +2629,15 @@ class ApprovalMixin:
         record or its approval"""
         User = Pool().get('res.user')
         user = User(Transaction().user)
-        # Only the records the caller reads (Tryton's AccessError otherwise)
-        cls.read([r.id for r in records if r.id is not None and r.id >= 0],
-            ['id'])
+        ids = [r.id for r in records if r.id is not None and r.id >= 0]
         if action in APPROVAL_LOCKING:
+            # First: taking the lock restarts the transaction
             cls._approval_lock(records)
+        # Only the records the caller reads (Tryton's AccessError otherwise)
+        cls.read(ids, ['id'])
+        # Tryton's button wrapper checks the same at once (see read)
+        transaction_cache(_CHECKED)[
+            cls.__name__, Transaction().user] = set(ids)
         if action not in {'withdraw', 'remind'}:
             # A reviewer of the tier being reviewed is not refused: found
             # in one query, the others are looked at one by one
@@ -2534,17 +2679,9 @@ class ApprovalMixin:
         restarts the transaction to take a lock"""
         pool = Pool()
         Request = pool.get('office.approval.request')
-        request = Request.__table__()
-        cursor = Transaction().connection.cursor()
-        ids = [r.id for r in records if r.id is not None and r.id >= 0]
-        request_ids = []
-        for sub_ids in grouped_slice(ids, 200):
-            cursor.execute(*request.select(Max(request.id),
-                    where=(request.res_model == cls.__name__)
-                    & request.res_id.in_(list(sub_ids)),
-                    group_by=[request.res_id]))
-            request_ids.extend(r for r, in cursor)
-        Request.lock(sorted(request_ids))
+        # Read once: the decision reads them again from the cache
+        Request.lock(sorted(
+                r.id for r in cls._last_requests(records).values()))
 
     @classmethod
     def approval_withdraw_records(cls, records):
@@ -2605,11 +2742,11 @@ class ApprovalMixin:
                     step.reminded_at = now
                 Step.save(pending)
                 for step in pending:
-                    Notification.send(
+                    Notification.send_later(
                         [record], [step.reviewer],
                         'office_admin.msg_approval_reminder',
                         key='remind-%s-%s' % (step.id, step.reminders),
-                        user=user.rec_name)
+                        user=user_name(user))
 
     @classmethod
     @approval_button('approve')

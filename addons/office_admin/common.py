@@ -2,6 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 """Small pieces shared by several office models."""
 import functools
+import weakref
 
 from trytond.model import fields
 from trytond.pool import Pool
@@ -148,3 +149,26 @@ class EmployeeRequestMixin(RequestWorkflowMixin):
             if employee.department:
                 values['department'] = employee.department.id
         return values
+
+
+# What one transaction (one RPC call) reads several times, read once: the
+# dicts live and die with the transaction, never across transactions or
+# workers (see transaction_cache)
+_TRANSACTION_CACHES = weakref.WeakKeyDictionary()
+
+
+def transaction_cache(name):
+    """Return the dict name of the current transaction: it starts empty in
+    every transaction (a restarted one too) and is dropped with it. Whoever
+    fills it clears it (clear_transaction_cache) when what it holds changes
+    in the transaction."""
+    caches = _TRANSACTION_CACHES.setdefault(Transaction(), {})
+    return caches.setdefault(name, {})
+
+
+def clear_transaction_cache(*names):
+    "Forget the dicts names of the current transaction"
+    caches = _TRANSACTION_CACHES.get(Transaction())
+    if caches:
+        for name in names:
+            caches.pop(name, None)

@@ -208,6 +208,30 @@ class Email(ResourceVisibilityMixin, metaclass=PoolMeta):
 class ModelLog(ResourceVisibilityMixin, metaclass=PoolMeta):
     __name__ = 'ir.model.log'
 
+    @classmethod
+    def _validate(cls, records, field_names=None):
+        """Not the log trytond writes itself: nobody may create or change a
+        log (ir.model.access), trytond writes it without access checks at
+        commit (a button, a transition) and what it writes is valid by
+        construction; validating it read each new log and its record back,
+        three statements after every button"""
+        if not Transaction().check_access:
+            return
+        super()._validate(records, field_names=field_names)
+
+
+class Queue(metaclass=PoolMeta):
+    __name__ = 'ir.queue'
+
+    @classmethod
+    def _validate(cls, records, field_names=None):
+        """Not a task trytond queues itself (Queue.push, without access
+        checks): its values are valid by construction and validating read
+        it back, one statement per queued task of an action"""
+        if not Transaction().check_access:
+            return
+        super()._validate(records, field_names=field_names)
+
 
 class ChatChannel(metaclass=PoolMeta):
     __name__ = 'ir.chat.channel'

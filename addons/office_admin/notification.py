@@ -13,7 +13,10 @@ nothing twice."""
 import datetime as dt
 import logging
 from collections import defaultdict, namedtuple
+from contextlib import contextmanager
 from email.message import EmailMessage
+
+from sql.functions import CurrentTimestamp
 
 from trytond import config
 from trytond.exceptions import UserError
@@ -28,6 +31,7 @@ from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
 from .access import OfficeAccessMixin
+from .common import transaction_cache
 from .secrecy import secrecy_rank
 
 logger = logging.getLogger(__name__)
@@ -65,21 +69,97 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
         return Pool().get('ir.model').get_name_items()
 
     @classmethod
+    def insert(cls, logs):
+        """Write the new logs (instances) of the notification service in
+        one INSERT and return them saved, in their order. They are the
+        service's own records, valid by construction, and the database
+        keeps a key once (the unique constraint): trytond's create read
+        each back and its record (four statements). Without RETURNING
+        (SQLite): saved."""
+        transaction = Transaction()
+        if not logs:
+            return []
+        if not transaction.database.has_returning():
+            cls.save(logs)
+            return logs
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        saved = []
+        for sub_logs in grouped_slice(logs, 100):
+            keys, values = [], []
+            for log in sub_logs:
+                resource = str(log.resource)
+                user = int(log.user) if log.user is not None else None
+                keys.append((resource, user, log.key))
+                values.append([transaction.user, CurrentTimestamp(),
+                        resource, user, log.key, log.message, log.address,
+                        bool(log.emailed)])
+            cursor.execute(*table.insert([table.create_uid,
+                        table.create_date, table.resource, table.user,
+                        table.key, table.message, table.address,
+                        table.emailed], values,
+                    returning=[table.id, table.resource, table.user,
+                        table.key]))
+            ids = {(r, u, k): i for i, r, u, k in cursor}
+            saved.extend(cls(ids[key]) for key in keys)
+        return saved
+
+    @classmethod
     def queue_email(cls, logs, name, subject, body, attachments=None,
             chat=None):
         """E-mail the address of each log through the queue, in one task;
         name: the addressee's name, or a list of them, one per log;
         chat: (message id, variables) to post in the chat of the logs'
         record by the same task. Return whether a task was queued."""
+        batch = cls.email_batch(logs, name, subject, body,
+            attachments=attachments, chat=chat)
+        if batch:
+            cls.queue_batches([batch])
+        return bool(batch)
+
+    @classmethod
+    def email_batch(cls, logs, name, subject, body, attachments=None,
+            chat=None):
+        """Return what queue_batches() takes to e-mail the address of each
+        log (name and chat as in queue_email), or None without address"""
         logs = [log for log in logs if log.address]
         if not logs:
-            return False
+            return None
         if isinstance(name, str) or name is None:
             name = [name] * len(logs)
-        cls.__queue__.deliver(logs,
+        return (logs,
             [format_address(log.address, n) for log, n in zip(logs, name)],
-            subject, body, attachments=attachments, chat=chat)
-        return True
+            subject, body, attachments, chat)
+
+    @classmethod
+    def queue_batches(cls, batches):
+        """Queue the e-mails of batches (see email_batch) in one task: one
+        batch is delivered by deliver() itself, several by deliver_all()"""
+        if len(batches) == 1:
+            (logs, to, subject, body, attachments, chat), = batches
+            cls.__queue__.deliver(logs, to, subject, body,
+                attachments=attachments, chat=chat)
+        elif batches:
+            cls.__queue__.deliver_all(
+                [log for batch in batches for log in batch[0]],
+                [[[log.id for log in logs], to, subject, body, attachments,
+                        chat]
+                    for logs, to, subject, body, attachments, chat
+                    in batches])
+
+    @classmethod
+    def deliver_all(cls, logs, batches):
+        """Queued: deliver() each of batches, [log ids, to, subject, body,
+        attachments, chat], with its logs that still exist"""
+        # All at once: each lock restarts the transaction
+        cls.lock(logs)
+        existing = {log.id: log for log in logs}
+        for ids, to, subject, body, attachments, chat in batches:
+            kept = [(existing[i], t) for i, t in zip(ids, to)
+                if i in existing]
+            if kept:
+                cls.deliver([log for log, _ in kept], [t for _, t in kept],
+                    subject, body, attachments=attachments, chat=chat)
 
     @classmethod
     def deliver(cls, logs, to, subject, body, attachments=None, attempt=0,
@@ -183,7 +263,42 @@ def _message(to, subject, body, attachments=None):
             **params)
     return msg
 
-_Recipient = namedtuple('_Recipient', ['id', 'name', 'email', 'clearance'])
+# One notification to send (see Notification.send)
+_Call = namedtuple('_Call', ['records', 'users', 'message_id', 'key',
+        'email', 'chat', 'icon', 'attachments', 'variables', 'new_key'])
+# The notifications a batch() block keeps: depth and calls
+_BATCH = 'office.notification.batch'
+_Recipient = namedtuple(
+    '_Recipient', ['id', 'name', 'email', 'clearance', 'language'])
+
+
+def user_infos(user_ids):
+    """Return {id: (id, name, email, clearance, language)} of the users,
+    read once per transaction (see transaction_cache; res.user clears it
+    when a user changes): an action names and notifies the same people
+    several times. Only these columns: a browse of a user reads his
+    companies and employees too."""
+    User = Pool().get('res.user')
+    cache = transaction_cache('office.notification.users')
+    ids = {int(u) for u in user_ids if u}
+    missing = sorted(ids - cache.keys())
+    if missing:
+        with without_check_access():
+            for user in User.read(missing,
+                    ['name', 'email', 'clearance', 'language.code']):
+                cache[user['id']] = _Recipient(
+                    user['id'], user['name'], user['email'],
+                    user['clearance'],
+                    (user.get('language.') or {}).get('code'))
+    return {i: cache[i] for i in ids if i in cache}
+
+
+def user_name(user):
+    "Return the name of user (rec_name of res.user), read once"
+    if user is None:
+        return ''
+    info = user_infos([user]).get(int(user))
+    return info.name if info else ''
 
 
 class Notification:
@@ -193,82 +308,140 @@ class Notification:
     @classmethod
     def send(cls, records, users, message_id, key=None, email=True,
             chat=True, icon='tryton-notification', attachments=None,
-            **variables):
+            new_key=False, **variables):
         """Notify each of users about each of records with the message.
 
-        key: when given, a (record, user, key) is notified at most once.
-        variables: for the message; `record` is added with the record's
-        name. Return the number of (record, user) pairs notified."""
+        key: when given, a (record, user, key) is notified at most once;
+        new_key: the key names something that did not exist before (a step
+        created or decided now): it is not looked for (the database still
+        refuses it twice). variables: for the message; `record` is added
+        with the record's name. Return the number of (record, user) pairs
+        notified."""
+        return cls._send_all([_Call(records, users, message_id, key, email,
+                    chat, icon, attachments, variables, new_key)])
+
+    @classmethod
+    def send_later(cls, records, users, message_id, key=None, email=True,
+            chat=True, icon='tryton-notification', attachments=None,
+            new_key=False, **variables):
+        """As send, but inside a batch() block the notification is sent at
+        the end of the block with the others (nothing is returned)"""
+        call = _Call(records, users, message_id, key, email, chat, icon,
+            attachments, variables, new_key)
+        batch = transaction_cache(_BATCH)
+        if batch.get('depth'):
+            batch['calls'].append(call)
+            return
+        return cls._send_all([call])
+
+    @classmethod
+    @contextmanager
+    def batch(cls):
+        """Send what send_later() is given in the block at its end, at
+        once: the recipients read once, the notices already sent looked
+        for in one query, the logs written in one call and the e-mails of
+        all in one queued task (an approval tells the requester and the
+        next reviewer). Nothing is sent when the block fails."""
+        batch = transaction_cache(_BATCH)
+        if not batch.get('depth'):
+            batch['calls'] = []
+        batch['depth'] = batch.get('depth', 0) + 1
+        try:
+            yield
+        except BaseException:
+            batch['depth'] -= 1
+            if not batch['depth']:
+                batch['calls'] = []
+            raise
+        batch['depth'] -= 1
+        if not batch['depth']:
+            calls, batch['calls'] = batch['calls'], []
+            cls._send_all(calls)
+
+    @classmethod
+    def _send_all(cls, calls):
+        "Send the notifications of calls (_Call); return the pairs notified"
         pool = Pool()
         Log = pool.get('office.notification.log')
-        User = pool.get('res.user')
-        users = sorted({int(u) for u in users if u})
-        if not records or not users:
+        calls = [c._replace(users=sorted({int(u) for u in c.users if u}))
+            for c in calls]
+        calls = [c for c in calls if c.records and c.users]
+        if not calls:
             return 0
-        # Read only what is needed (a browse reads the users' companies
-        # and employees too)
-        by_language = defaultdict(list)
-        with without_check_access():
-            for user in User.read(users,
-                    ['name', 'email', 'clearance', 'language.code']):
-                language = (user.get('language.') or {}).get('code')
-                by_language[language].append(_Recipient(
-                        user['id'], user['name'], user['email'],
-                        user['clearance']))
+        infos = user_infos({u for c in calls for u in c.users})
         sent = 0
+        logs, emails, chats = [], defaultdict(list), {}
         with without_check_access():
-            for sub_records in grouped_slice(records, 100):
-                sub_records = list(sub_records)
-                already = set()
-                if key:
-                    for log in Log.search([
-                                ('resource', 'in',
-                                    [str(r) for r in sub_records]),
-                                ('key', '=', key),
-                                ('user', 'in', users),
-                                ]):
-                        already.add((str(log.resource), log.user.id))
-                logs, emails, chats = [], defaultdict(list), {}
-                for language, lang_users in by_language.items():
-                    rendered = cls._render_all(
-                        sub_records, language, message_id, variables)
-                    for record in sub_records:
-                        label, description, rank = rendered[str(record)]
-                        # Nobody is told about what his clearance hides
-                        for user in lang_users:
-                            if ((str(record), user.id) in already
-                                    or secrecy_rank(user.clearance) < rank):
-                                continue
-                            record.notify_user(
-                                icon, label, description, user=user.id)
-                            if chat and isinstance(record, ChatMixin):
-                                chats.setdefault(record, None)
-                            log = Log(resource=record, user=user.id,
-                                key=key or cls._unique_key(), message=label,
-                                emailed=False)
-                            if email and user.email:
-                                log.address = user.email
-                                emails[record, label, description].append(
-                                    (log, user.name))
-                            logs.append(log)
-                            sent += 1
-                Log.save(logs)
-                # One task for the e-mails of a record in a language, the
-                # post in its chat by the first
-                for (record, label, description), addressees in (
-                        emails.items()):
-                    post = None
-                    if record in chats and chats[record] is None:
-                        chats[record] = post = (message_id,
-                            dict(variables, record=record.rec_name))
-                    if not Log.queue_email([log for log, _ in addressees],
-                            [n for _, n in addressees], label, description,
-                            attachments=attachments, chat=post):
-                        chats[record] = None
-                for record, post in chats.items():
-                    if post is None:
-                        record.chat_post(
-                            message_id, record=record.rec_name, **variables)
+            # Who was told already, for the keyed calls, in one query per
+            # 100 records
+            already = set()
+            keyed = [c for c in calls if c.key and not c.new_key]
+            resources = sorted({str(r) for c in keyed for r in c.records})
+            for sub_resources in grouped_slice(resources, 100):
+                for log in Log.search([
+                            ('resource', 'in', list(sub_resources)),
+                            ('key', 'in', sorted({c.key for c in keyed})),
+                            ('user', 'in',
+                                sorted({u for c in keyed for u in c.users})),
+                            ]):
+                    already.add((str(log.resource), log.user.id, log.key))
+            for index, call in enumerate(calls):
+                by_language = defaultdict(list)
+                for user in (infos[u] for u in call.users if u in infos):
+                    by_language[user.language].append(user)
+                for sub_records in grouped_slice(call.records, 100):
+                    sub_records = list(sub_records)
+                    for language, lang_users in by_language.items():
+                        rendered = cls._render_all(sub_records, language,
+                            call.message_id, call.variables)
+                        for record in sub_records:
+                            label, description, rank = rendered[str(record)]
+                            # Nobody is told about what his clearance hides
+                            for user in lang_users:
+                                once = (str(record), user.id, call.key)
+                                if (once in already
+                                        or secrecy_rank(user.clearance)
+                                        < rank):
+                                    continue
+                                record.notify_user(call.icon, label,
+                                    description, user=user.id)
+                                if call.key:
+                                    already.add(once)
+                                if call.chat and isinstance(
+                                        record, ChatMixin):
+                                    chats.setdefault((record, index), None)
+                                log = Log(resource=record, user=user.id,
+                                    key=call.key or cls._unique_key(),
+                                    message=label, emailed=False)
+                                if call.email and user.email:
+                                    log.address = user.email
+                                    emails[record, label, description,
+                                        index].append((log, user.name))
+                                logs.append(log)
+                                sent += 1
+            saved = dict(zip(map(id, logs), Log.insert(logs)))
+            # The e-mails of a record in a language, the post in its chat
+            # by the first, all in one task
+            batches = []
+            for (record, label, description, index), addressees in (
+                    emails.items()):
+                call = calls[index]
+                post = None
+                if (record, index) in chats and chats[record, index] is None:
+                    chats[record, index] = post = (call.message_id,
+                        dict(call.variables, record=record.rec_name))
+                # (every addressee has an address)
+                batches.append((
+                        [saved[id(log)] for log, _ in addressees],
+                        [format_address(log.address, n)
+                            for log, n in addressees],
+                        label, description, call.attachments, post))
+            Log.queue_batches(batches)
+            for (record, index), post in chats.items():
+                if post is None:
+                    call = calls[index]
+                    record.chat_post(call.message_id,
+                        record=record.rec_name, **call.variables)
         return sent
 
     @classmethod

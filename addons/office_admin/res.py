@@ -10,6 +10,7 @@ from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
+from .common import clear_transaction_cache
 from .secrecy import SECRECY_LEVELS, secrecy_rank
 
 
@@ -32,6 +33,8 @@ class User(metaclass=PoolMeta):
     def on_modification(cls, mode, users, field_names=None):
         super().on_modification(mode, users, field_names=field_names)
         cls._office_context_cache.clear()
+        # The names and addresses an action read (notification.user_infos)
+        clear_transaction_cache('office.notification.users')
 
     def get_status_bar(self, name):
         """The user's name without the company's currency code (an office

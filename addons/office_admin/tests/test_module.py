@@ -275,6 +275,53 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
                     ]), 12)
 
     @with_transaction()
+    def test_notification_batch_one_task(self):
+        "The notices of one action: sent at its end, e-mailed by one task"
+        from unittest.mock import patch
+        pool = Pool()
+        Notification = pool.get('office.notification')
+        Queue = pool.get('ir.queue')
+        Log = pool.get('office.notification.log')
+        Group = pool.get('res.group')
+        User = pool.get('res.user')
+        users = User.create([{
+                    'login': 'batch%s' % i, 'name': "Batch %s" % i,
+                    'email': 'batch%s@example.com' % i,
+                    } for i in range(2)])
+        group, = Group.create([{'name': "Batch"}])
+        with Notification.batch():
+            for i, user in enumerate(users):
+                Notification.send_later([group], [user],
+                    'office_admin.msg_approval_reminder', key='b%s' % i,
+                    new_key=True, user='x', chat=False)
+            # Nothing before the end of the block
+            self.assertEqual(Log.search_count(
+                    [('resource', '=', str(group))]), 0)
+        logs = Log.search([('resource', '=', str(group))])
+        self.assertEqual(len(logs), 2)
+        task, = [t for t in Queue.search([('finished_at', '=', None)])
+            if t.data['method'] in {'deliver', 'deliver_all'}]
+        self.assertEqual(task.data['method'], 'deliver_all')
+        sent = []
+        target = 'trytond.modules.office_admin.notification.send_message'
+        with patch(target, lambda msg, strict: sent.append(msg['To'])):
+            task.run()
+            # A task run again sends nothing twice
+            Queue(Queue.push(task.name, task.data)).run()
+        self.assertEqual(sorted(sent), [
+                'Batch 0 <batch0@example.com>',
+                'Batch 1 <batch1@example.com>'])
+        self.assertTrue(all(log.emailed for log in Log.browse(logs)))
+        # A block that fails sends nothing
+        with self.assertRaises(ZeroDivisionError):
+            with Notification.batch():
+                Notification.send_later([group], users,
+                    'office_admin.msg_approval_reminder', key='failed',
+                    user='x', chat=False)
+                1 / 0
+        self.assertEqual(Log.search_count([('key', '=', 'failed')]), 0)
+
+    @with_transaction()
     def test_notification_email_queued_sent_once(self):
         "The e-mail is a queued task: sent once, nothing for a deleted record"
         from unittest.mock import patch
