@@ -298,7 +298,7 @@ def _gunicorn(directory, port, env, workers):
             '--graceful-timeout', '4',
             '--access-logfile', str(directory / 'access.log'),
             '--access-logformat', ACCESS_LOG_FORMAT,
-            'trytond.application:app'],
+            'trytond.modules.office_admin.application:app'],
         env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f'http://127.0.0.1:{port}'
     for _ in range(300):

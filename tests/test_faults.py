@@ -13,6 +13,7 @@
   listeners reconnected)."""
 import base64
 import os
+import shlex
 import signal
 import subprocess
 import threading
@@ -182,13 +183,18 @@ def throwaway_cluster(server):
         pass
 
 
+def pg_ctl(data, *args):
+    "Run pg_ctl on the cluster of data (restart, stop, start)"
+    pgcluster._run([os.path.join(pgcluster._bindir(), 'pg_ctl'), '-D', data,
+            '-w', *args],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def restart_postgresql(server):
     data = throwaway_cluster(server)
     if not data:
         pytest.skip("restarts only a cluster of tests/pgcluster.py")
-    pgcluster._run([os.path.join(pgcluster._bindir(), 'pg_ctl'), '-D', data,
-            '-m', 'fast', '-w', 'restart'],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pg_ctl(data, '-m', 'fast', 'restart')
 
 
 def test_postgresql_restart_under_load(server, smtp):
@@ -200,6 +206,13 @@ def test_postgresql_restart_under_load(server, smtp):
         # even: employees who submit requests; odd: readers
         for login in ['sales1', 'sales2', 'north1', 'office_head']]
     seal, = clients[0].search('office.seal', [('code', '=', 'GZ')])
+    # Every worker has started and answered (a worker the test before
+    # killed may still be starting on a loaded machine): the restart hits
+    # workers at work; test_worker_started_while_postgresql_down is the
+    # other case
+    every_worker(server, Client(server.url, server.database, PROBE_LOGIN,
+            PROBE_PASSWORD), 'model.office.notification.log.search_count',
+        [], 0, None, {})
     workers = server.worker_pids()
     stop = threading.Event()
     restarted = threading.Event()
@@ -286,3 +299,50 @@ def test_postgresql_restart_under_load(server, smtp):
         for result in results:
             assert isinstance(result, RPCError), (
                 f"worker {pid} still allowed the revoked group")
+
+
+def test_worker_started_while_postgresql_down(server):
+    """A worker that starts while PostgreSQL is down starts all the same
+    and loads the database at its first request; gunicorn stays up (with
+    trytond.application the worker's failed load left its pool's threads,
+    trytond refused them, the worker exited with gunicorn's boot error and
+    gunicorn stopped whole)"""
+    data = throwaway_cluster(server)
+    if not data:
+        pytest.skip("restarts only a cluster of tests/pgcluster.py")
+    probe_user(server.client('admin'))
+    user = Client(server.url, server.database, PROBE_LOGIN, PROBE_PASSWORD)
+    method = 'model.office.notification.log.search_count'
+    every_worker(server, user, method, [], 0, None, {})
+    log = server.directory / 'server.log'
+    failed_loads = log.read_text().count('not loaded at start')
+    workers = server.worker_pids()
+    victim = min(workers)
+    pg_ctl(data, '-m', 'fast', 'stop')
+    try:
+        os.kill(victim, signal.SIGKILL)
+        # The master starts another worker; it tries to load the database
+        # and cannot
+        started = wait_for(lambda: (lambda pids: pids
+                if len(pids) == len(workers) and victim not in pids
+                else None)(server.worker_pids()), timeout=60)
+        assert started, server.worker_pids()
+        assert wait_for(lambda: log.read_text().count('not loaded at start')
+            > failed_loads, timeout=90), log.read_text()[-3000:]
+        time.sleep(1)
+        # gunicorn is still there with its workers
+        assert server.worker_pids() == started
+    finally:
+        # pg_ctl start forgets the options the cluster was started with
+        # (port, socket folder...); postmaster.opts keeps them
+        with open(os.path.join(data, 'postmaster.opts')) as fp:
+            options = shlex.split(fp.read())[1:]
+        i = options.index('-D')
+        options[i:i + 2] = []
+        pg_ctl(data, '-o', shlex.join(options), '-l',
+            os.path.join(os.path.dirname(data), 'log'), 'start')
+    # Every worker answers, the new one too (it loads the database now)
+    answers = every_worker(server, user, method, [], 0, None, {})
+    assert set(answers) >= started - workers, (answers, started)
+    for pid, results in answers.items():
+        assert any(isinstance(r, int) for r in results), (pid, results)
