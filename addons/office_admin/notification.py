@@ -101,6 +101,9 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
                     returning=[table.id, table.resource, table.user,
                         table.key]))
             ids = {(r, u, k): i for i, r, u, k in cursor}
+            # Created in this transaction, as trytond's create records it:
+            # lock() leaves them alone (locking them would restart it)
+            transaction.create_records[cls.__name__].extend(ids.values())
             saved.extend(cls(ids[key]) for key in keys)
         return saved
 
