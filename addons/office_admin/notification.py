@@ -91,9 +91,12 @@ class NotificationLog(OfficeAccessMixin, ModelSQL, ModelView):
                 resource = str(log.resource)
                 user = int(log.user) if log.user is not None else None
                 keys.append((resource, user, log.key))
+                # a value not given is the field's default: empty
                 values.append([transaction.user, CurrentTimestamp(),
-                        resource, user, log.key, log.message, log.address,
-                        bool(log.emailed)])
+                        resource, user, log.key,
+                        getattr(log, 'message', None),
+                        getattr(log, 'address', None),
+                        bool(getattr(log, 'emailed', False))])
             cursor.execute(*table.insert([table.create_uid,
                         table.create_date, table.resource, table.user,
                         table.key, table.message, table.address,
