@@ -46,7 +46,7 @@ def timed(call):
     return time.perf_counter() - start, result
 
 
-def concurrent(server, clients, per_client):
+def concurrent(server, clients, per_client, think=0):
     requesters = ['sales1', 'sales2', 'north1']
     submit_times, approve_times = [], []
     created = []
@@ -58,21 +58,26 @@ def concurrent(server, clients, per_client):
         seal_id = client.search('office.seal', [('code', '=', 'GZ')])[0]
         barrier.wait()
         for n in range(per_client):
-            request_id, = client.model(SEAL_REQUEST, 'create', [dict(
-                        seal=seal_id, document_title=f"压测 {i}-{n}",
-                        purpose="benchmark")])
-            elapsed, _ = timed(lambda: client.model(
-                    SEAL_REQUEST, 'submit', [request_id]))
+            def create_submit():
+                request_id, = client.model(SEAL_REQUEST, 'create', [dict(
+                            seal=seal_id, document_title=f"压测 {i}-{n}",
+                            purpose="benchmark")])
+                client.model(SEAL_REQUEST, 'submit', [request_id])
+                return request_id
+            elapsed, request_id = timed(create_submit)
             with lock:
                 submit_times.append(elapsed)
                 created.append(request_id)
+            time.sleep(think)
 
     threads = [threading.Thread(target=submitter, args=(i,))
         for i in range(clients)]
+    start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    submit_wall = time.perf_counter() - start
 
     chunks = [created[i::clients] for i in range(clients)]
     barrier = threading.Barrier(clients)
@@ -85,23 +90,28 @@ def concurrent(server, clients, per_client):
                     SEAL_REQUEST, 'approval_approve', [request_id]))
             with lock:
                 approve_times.append(elapsed)
+            time.sleep(think)
 
     threads = [threading.Thread(target=approver, args=(c,)) for c in chunks]
+    start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return submit_times, approve_times
+    approve_wall = time.perf_counter() - start
+    return (submit_times, submit_wall), (approve_times, approve_wall)
 
 
-def overhead(server, n=30):
+def overhead(server, n=60, warm=8):
     """One client: return the latencies of a bare create, of create+submit
-    and of approve (the requests approved by their department head)"""
+    and of approve (the requests approved by their department head). Each
+    action first runs warm times untimed, so that every worker has served
+    it once (a worker's first call of a model fills its caches)"""
     admin = server.client('office_head')
     calendar = admin.search('office.calendar', [('default', '=', True)])[0]
     import datetime as dt
     bare = []
-    for i in range(n):
+    for i in range(warm + n):
         day = dt.date(2030, 1, 1) + dt.timedelta(days=i)
         elapsed, _ = timed(lambda: admin.model('office.calendar.day',
                 'create', [dict(calendar=calendar, date=day, kind='holiday',
@@ -110,7 +120,7 @@ def overhead(server, n=30):
     client = server.client('sales1')
     seal_id = client.search('office.seal', [('code', '=', 'GZ')])[0]
     full, ids = [], []
-    for i in range(n):
+    for i in range(warm + n):
         def create_submit():
             request_id, = client.model(SEAL_REQUEST, 'create', [dict(
                         seal=seal_id, document_title=f"overhead {i}",
@@ -126,7 +136,7 @@ def overhead(server, n=30):
         elapsed, _ = timed(lambda: head.model(
                 SEAL_REQUEST, 'approval_approve', [request_id]))
         approve.append(elapsed)
-    return bare, full, approve
+    return bare[warm:], full[warm:], approve[warm:]
 
 
 def query_counts(server, many, profile=False):
@@ -224,12 +234,16 @@ def count_queries(database, many, profile=False):
         def __init__(self):
             super().__init__()
             self.origins = collections.Counter()
+            self.statements = []
 
         def emit(self, record):
             if record.thread == self.thread and not Counter.syncing:
                 self.count += 1
                 if profile:
-                    self.origins[origin()] += 1
+                    where = origin()
+                    self.origins[where] += 1
+                    self.statements.append(
+                        (where, ' '.join(record.getMessage().split())))
 
     def origin():
         "The innermost frames of office_admin and of trytond, as a text"
@@ -319,18 +333,24 @@ def count_queries(database, many, profile=False):
                 "by origin (office_admin | trytond):", file=sys.stderr)
             for where, count in counter.origins.most_common():
                 print(f"  {count:3}  {where}", file=sys.stderr)
+            print("In order:", file=sys.stderr)
+            for i, (where, statement) in enumerate(counter.statements, 1):
+                print(f"  {i:3}  {where}\n       {statement[:300]}",
+                    file=sys.stderr)
         return counter.count
 
     return approve_one(1), approve_one(1000), approve_one(many)
 
 
 def print_latencies(name, values, reference=None):
+    "reference: the bare create's latencies, for the ratios of mean and p50"
     mean = statistics.mean(values)
     line = (f"  {name:14} n={len(values):4}  mean={mean * 1000:7.1f} ms  "
         f"p50={percentile(values, 50) * 1000:7.1f} ms  "
         f"p95={percentile(values, 95) * 1000:7.1f} ms")
     if reference is not None:
-        line += f"  ratio(mean)={mean / reference:5.1f}"
+        line += (f"  ratio mean={mean / statistics.mean(reference):4.1f}"
+            f" p50={percentile(values, 50) / percentile(reference, 50):4.1f}")
     print(line)
 
 
@@ -338,34 +358,45 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--clients', type=int, default=20)
     parser.add_argument('--per-client', type=int, default=10)
+    parser.add_argument('--think', type=float, default=0,
+        help="seconds a client waits between its actions (0: none)")
     parser.add_argument('--pending', type=int, default=10000,
         help="pending requests of the second SQL count")
     parser.add_argument('--count-queries', metavar='DATABASE',
         help=argparse.SUPPRESS)
     parser.add_argument('--profile', action='store_true',
         help="print the statements of one approve by origin (stderr)")
+    parser.add_argument('--sql-only', action='store_true',
+        help="only count the statements (no latency runs)")
     args = parser.parse_args()
     if args.count_queries:
         print(*count_queries(args.count_queries, args.pending,
                 profile=args.profile))
         return
     with bench_server('office_bench') as (server, tmp):
+        if args.sql_only:
+            print(*query_counts(server, args.pending, profile=args.profile))
+            return
         bare, full, approve = overhead(server)
-        bare_mean = statistics.mean(bare)
         print("JSON-RPC, one client, 4 gunicorn workers, PostgreSQL:")
         print_latencies('bare create', bare)
-        print_latencies('create+submit', full, bare_mean)
-        print_latencies('approve', approve, bare_mean)
-        single = {'submit': percentile(full, 50),
+        print_latencies('create+submit', full, bare)
+        print_latencies('approve', approve, bare)
+        single = {'create+submit': percentile(full, 50),
             'approve': percentile(approve, 50)}
         submit, approve = concurrent(
-            server, args.clients, args.per_client)
-        print(f"JSON-RPC, {args.clients} concurrent clients, "
-            f"4 gunicorn workers, PostgreSQL:")
-        for name, values in [('submit', submit), ('approve', approve)]:
+            server, args.clients, args.per_client, args.think)
+        print(f"JSON-RPC, {args.clients} concurrent clients "
+            f"(think time {args.think} s), 4 gunicorn workers, PostgreSQL:")
+        for name, (values, wall) in [
+                ('create+submit', submit), ('approve', approve)]:
             print_latencies(name, values)
+            throughput = len(values) / wall
+            # With no think time the clients keep every worker busy: the
+            # latency is then the clients over the throughput (Little's law)
             print(f"    p95 / single-client p50 = "
-                f"{percentile(values, 95) / single[name]:.1f}")
+                f"{percentile(values, 95) / single[name]:.1f}; "
+                f"throughput {throughput:.1f}/s")
         one, thousand, many = query_counts(
             server, args.pending, profile=args.profile)
         print(f"SQL statements of one approve: {one} with 1 pending "
