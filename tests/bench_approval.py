@@ -342,6 +342,90 @@ def count_queries(database, many, profile=False):
     return approve_one(1), approve_one(1000), approve_one(many)
 
 
+def cpu_profile(database, rounds=40, warm=5):
+    """Profile (cProfile) create+submit and approve in-process, each action
+    in its own transaction as over RPC, after warm untimed rounds; print
+    the functions by own time and the office_admin ones by cumulative
+    time (stderr)"""
+    import cProfile
+    import io
+    import pstats
+
+    from trytond.transaction import Transaction, TransactionError
+    Pool.start()
+    pool = Pool(database)
+    pool.init()
+    with Transaction().start(database, 0):
+        User = pool.get('res.user')
+        Seal = pool.get('office.seal')
+        sales1, = User.search([('login', '=', 'sales1')])
+        head, = User.search([('login', '=', 'sales_head')])
+        seal_id = Seal.search([('code', '=', 'GZ')])[0].id
+        users = {
+            'sales1': (sales1.id, dict(company=sales1.company.id,
+                    employee=sales1.employee.id, _check_access=True)),
+            'head': (head.id, dict(company=head.company.id,
+                    employee=head.employee.id, _check_access=True)),
+            }
+
+    def rpc(login, method, *args):
+        """As the RPC dispatcher: restarted to take the locks asked; a list
+        of ids as first argument are the instances of a button"""
+        user, context = users[login]
+        extras = {}
+        while True:
+            with Transaction().start(database, user,
+                    context=context, **extras) as transaction:
+                try:
+                    Request = pool.get(SEAL_REQUEST)
+                    if method != 'create':
+                        args = (Request.browse(args[0]),) + args[1:]
+                    result = getattr(Request, method)(*args)
+                except TransactionError as e:
+                    transaction.rollback()
+                    e.fix(extras)
+                    continue
+                transaction.commit()
+            return result
+
+    def create_submit(i):
+        request, = rpc('sales1', 'create', [dict(seal=seal_id,
+                    document_title=f"profile {i}", purpose="profile")])
+        rpc('sales1', 'submit', [request.id])
+        return request.id
+
+    def approve(request_id):
+        rpc('head', 'approval_approve', [request_id])
+
+    for i in range(warm):
+        approve(create_submit(i))
+    results = {}
+    for name in ['create+submit', 'approve']:
+        results[name] = cProfile.Profile()
+    ids = []
+    results['create+submit'].enable()
+    for i in range(rounds):
+        ids.append(create_submit(i))
+    results['create+submit'].disable()
+    results['approve'].enable()
+    for request_id in ids:
+        approve(request_id)
+    results['approve'].disable()
+    for name, profiler in results.items():
+        for sort, restriction in [('tottime', 30),
+                ('cumulative', '/office_admin/')]:
+            out = io.StringIO()
+            stats = pstats.Stats(profiler, stream=out)
+            stats.sort_stats(sort)
+            if isinstance(restriction, str):
+                stats.print_stats(restriction, 40)
+            else:
+                stats.print_stats(restriction)
+            print(f"=== {name}, {rounds} rounds, by {sort} ===",
+                file=sys.stderr)
+            print(out.getvalue(), file=sys.stderr)
+
+
 def print_latencies(name, values, reference=None):
     "reference: the bare create's latencies, for the ratios of mean and p50"
     mean = statistics.mean(values)
@@ -366,14 +450,25 @@ def main():
         help=argparse.SUPPRESS)
     parser.add_argument('--profile', action='store_true',
         help="print the statements of one approve by origin (stderr)")
+    parser.add_argument('--cprofile', action='store_true',
+        help="profile create+submit and approve in-process (stderr)")
     parser.add_argument('--sql-only', action='store_true',
         help="only count the statements (no latency runs)")
     args = parser.parse_args()
+    if args.count_queries and args.cprofile:
+        cpu_profile(args.count_queries)
+        return
     if args.count_queries:
         print(*count_queries(args.count_queries, args.pending,
                 profile=args.profile))
         return
     with bench_server('office_bench') as (server, tmp):
+        if args.cprofile:
+            import subprocess
+            subprocess.run([sys.executable, __file__, '--count-queries',
+                    server.database, '--cprofile'], env=server.env,
+                check=True)
+            return
         if args.sql_only:
             print(*query_counts(server, args.pending, profile=args.profile))
             return

@@ -1,13 +1,19 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import json
+import textwrap
+import uuid
 from collections import defaultdict
+from functools import partial
+
+from sql import Select
 
 from trytond import backend
-from trytond.i18n import gettext
+from trytond.i18n import gettext, ngettext
 from trytond.ir.resource import ResourceAccessMixin
 from trytond.model import Model
 from trytond.model.exceptions import AccessError
+from trytond.res.notification import Notification as TrytondNotification
 from trytond.pool import Pool, PoolMeta
 from trytond.tools import grouped_slice
 from trytond.transaction import (
@@ -250,6 +256,89 @@ class ChatChannel(metaclass=PoolMeta):
             check_resources([resource])
 
 
+class _BellUpdate:
+    """Updates the bells of the users whose notices changed, at commit
+    (see Notification.on_modification): a data manager of the transaction,
+    after trytond stored the notices of the transaction, before the
+    database commits"""
+
+    def __init__(self):
+        self.changed = defaultdict(list)
+
+    def __eq__(self, other):
+        return isinstance(other, _BellUpdate)
+
+    def __hash__(self):
+        return hash(_BellUpdate)
+
+    @staticmethod
+    def bus():
+        "trytond's bus when it publishes with pg_notify, else None"
+        from trytond.bus import Bus, LongPollingBus
+        return Bus if Bus is LongPollingBus else None
+
+    def tpc_begin(self, transaction):
+        pass
+
+    def commit(self, transaction):
+        from sql.aggregate import Count
+        from sql.functions import Function
+
+        from trytond.protocols.jsonrpc import JSONEncoder
+        changed, self.changed = self.changed, defaultdict(list)
+        if not changed:
+            return
+        pool = Pool()
+        Notification = pool.get('res.notification')
+        Lang = pool.get('ir.lang')
+        lang = Lang.get()
+        table = Notification.__table__()
+        cursor = transaction.connection.cursor()
+        counts = {}
+        for sub_users in grouped_slice(sorted(changed), 1000):
+            cursor.execute(*table.select(table.user, Count(),
+                    where=table.user.in_(list(sub_users)) & table.unread,
+                    group_by=[table.user]))
+            counts.update(cursor)
+        shorten = partial(textwrap.shorten, width=100, placeholder="...")
+        payloads = []
+        for user, notices in sorted(changed.items()):
+            notices.sort(key=lambda n: (n[0], n[1]))
+            # The notices of a write: trytond's message lists them too
+            messages = ['\n'.join(map(shorten, filter(None, n[2:])))
+                for n in notices[:4]] if counts.get(user) else []
+            if counts.get(user) and len(notices) > 4:
+                number = len(notices) - 4
+                messages.append(ngettext('res.msg_notification_silenced',
+                        number, number=lang.format_number(number)))
+            payloads.append(json.dumps({
+                        'channel': f'notification:{user}',
+                        'message': {
+                            'type': 'user-notification',
+                            'count': counts.get(user, 0),
+                            'content': messages,
+                            'message_id': str(uuid.uuid4()),
+                            },
+                        }, cls=JSONEncoder, separators=(',', ':')))
+
+        class PgNotify(Function):
+            __slots__ = ()
+            _function = 'pg_notify'
+        channel = self.bus()._channel
+        for sub_payloads in grouped_slice(payloads, 100):
+            cursor.execute(*Select(
+                    [PgNotify(channel, p) for p in sub_payloads]))
+
+    def tpc_vote(self, transaction):
+        pass
+
+    def tpc_finish(self, transaction):
+        pass
+
+    def tpc_abort(self, transaction):
+        self.changed.clear()
+
+
 class Notification(metaclass=PoolMeta):
     """A user sees only the notices about office records he may read"""
     __name__ = 'res.notification'
@@ -311,6 +400,35 @@ class Notification(metaclass=PoolMeta):
             if cls._hidden(records):
                 raise AccessError(gettext('office_admin.msg_resource_access'))
         return super().export_data(records, fields_names, header=header)
+
+    @classmethod
+    def on_modification(cls, mode, notifications, field_names=None):
+        """The bells of the users whose unread notices changed are updated
+        once, at commit, for all of them: one count and one statement that
+        publishes every user's message. res.notification counts and
+        publishes at each change, one statement per user: an approval
+        marks the reviewer's notice read and tells the requester and the
+        next reviewer, seven statements. The message is trytond's (the
+        user's unread count and the notices changed, the created ones
+        first); without channels (SQLite) nothing is counted."""
+        bell = (mode in {'create', 'delete'}
+            or (mode == 'write'
+                and (not field_names or 'unread' in field_names)))
+        if not bell or _BellUpdate.bus() is None:
+            return super().on_modification(
+                mode, notifications, field_names=field_names)
+        # trytond's res.notification counts and publishes after its
+        # super(): skip it, keep the rest of the chain
+        super(TrytondNotification, cls).on_modification(
+            mode, notifications, field_names=field_names)
+        transaction = Transaction()
+        if not transaction.database.has_channel():
+            return
+        update = transaction.join(_BellUpdate())
+        for notification in notifications:
+            update.changed[notification.user.id].append(
+                (mode != 'create', notification.id, notification.label,
+                    notification.description))
 
     @classmethod
     def get_count(cls):
