@@ -74,10 +74,13 @@ def already_filled():
 
 
 def activate_chinese():
+    """zh_CN with the translations of every activated module: ir.lang's
+    Load Translations, unless trytond-admin -l zh_CN did it already (as in
+    bin/demo and the README's recipe)"""
     Lang = Model.get('ir.lang')
     chinese, = Lang.find([('code', '=', 'zh_CN')])
-    chinese.translatable = True
-    chinese.save()
+    if not chinese.translatable:
+        chinese.click('load_translations')
     return chinese
 
 
@@ -625,12 +628,13 @@ def main():
     if already_filled():
         print("database %s already has its data" % args.database)
         return 0
-    chinese = activate_chinese()
     make_company()
     if args.small:
+        # The tests' organisation speaks the default language
         setup_office()
         setup_supplies()
         return 0
+    chinese = activate_chinese()
     setup_office(organisation=DEMO_ORGANISATION, password=DEMO_PASSWORD,
         language=chinese)
     setup_supplies()

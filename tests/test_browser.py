@@ -59,6 +59,29 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+def emulate(driver, width, height, scale=1, mobile=False, touch=None):
+    """Show the pages on a width x height screen (CSS pixels, scale device
+    pixels each), as a phone's browser if mobile; touch turns the touch
+    screen on (5 fingers) or off, None leaves it as it is"""
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
+            'width': width, 'height': height, 'deviceScaleFactor': scale,
+            'mobile': mobile})
+    if touch is not None:
+        driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled',
+            {'enabled': True, 'maxTouchPoints': 5} if touch
+            else {'enabled': False})
+
+
+def phone(driver, scale=1):
+    "A 390x844 phone with a touch screen"
+    emulate(driver, 390, 844, scale=scale, mobile=True, touch=True)
+
+
+def desktop(driver):
+    "A 1366x900 desktop screen"
+    emulate(driver, 1366, 900)
+
+
 def shot(driver, name):
     driver.save_screenshot(str(ARTIFACTS / f'{name}.png'))
 

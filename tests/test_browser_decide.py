@@ -10,7 +10,7 @@ import time
 import pytest
 
 from test_browser import (  # noqa: F401
-    browser, login, shot, wait)
+    browser, login, phone, shot, wait)
 
 selenium = pytest.importorskip('selenium')
 from selenium.common.exceptions import WebDriverException  # noqa: E402
@@ -92,11 +92,7 @@ def rejected_step(server, request_id):
 @pytest.mark.parametrize('device', ['phone', 'desktop'])
 def test_reject_stays_reject(server, browser, device):  # noqa: F811
     if device == 'phone':
-        browser.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-                'width': 390, 'height': 844, 'deviceScaleFactor': 1,
-                'mobile': True})
-        browser.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {
-                'enabled': True, 'maxTouchPoints': 5})
+        phone(browser)
         press = tap
     else:
         press = click_now

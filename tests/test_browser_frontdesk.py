@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from test_browser import browser, login, shot, visible, wait  # noqa: F401
+from test_browser import (  # noqa: F401
+    browser, desktop, login, shot, visible, wait)
 from test_browser_decide import click_now, displayed
 from test_browser_workbench import words
 
@@ -47,9 +48,7 @@ def test_front_desk_checks_visitor_in(server, browser):  # noqa: F811
     # time zone (Today's Visitors is today there)
     browser.execute_cdp_cmd('Emulation.setTimezoneOverride',
         {'timezoneId': 'Asia/Shanghai'})
-    browser.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-            'width': 1366, 'height': 900, 'deviceScaleFactor': 1,
-            'mobile': False})
+    desktop(browser)
     name = f"访客{os.urandom(2).hex()}"
     host, visit_id = pre_register(server, name)
     before = host.search('res.notification', [])

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from test_browser import (  # noqa: F401
-    browser, login, shot, type_into, visible, wait)
+    browser, login, phone, shot, type_into, visible, wait)
 from test_browser_decide import displayed, tap
 from test_browser_workbench import login as workbench_login
 
@@ -28,15 +28,6 @@ from selenium.webdriver.common.by import By  # noqa: E402
 SEAL_REQUEST = 'office.seal.request'
 MEETING = 'office.meeting'
 APPROVE = ('Approve', '同意')
-
-
-def phone(driver):
-    "A 390x844 phone with a touch screen"
-    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-            'width': 390, 'height': 844, 'deviceScaleFactor': 1,
-            'mobile': True})
-    driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {
-            'enabled': True, 'maxTouchPoints': 5})
 
 
 def click(driver, element):

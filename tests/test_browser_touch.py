@@ -11,21 +11,12 @@ import time
 import uuid
 
 import pytest
-from test_browser import browser, login, wait  # noqa: F401
+from test_browser import browser, login, phone, wait  # noqa: F401
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 PURPOSE = "对外报送投标文件"
-
-
-def touch(driver):
-    "A 390×844 phone with a touch screen"
-    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-            'width': 390, 'height': 844, 'deviceScaleFactor': 3,
-            'mobile': True})
-    driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {
-            'enabled': True, 'maxTouchPoints': 5})
 
 
 def tap(driver, element):
@@ -111,7 +102,7 @@ def fill_and_submit(server, driver, click):
     ids=['touch-390x844', 'desktop-instant-click'])
 def test_seal_request_keeps_what_was_chosen(server, browser, click):
     if click is tap:
-        touch(browser)
+        phone(browser, scale=3)
     request = fill_and_submit(server, browser, click)
     assert request is not None, "the request was not saved"
     assert (request['secrecy'], request['purpose'], request['state']) == (

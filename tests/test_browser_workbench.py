@@ -11,7 +11,8 @@ import time
 import pytest
 from conftest import password
 
-from test_browser import browser, shot, visible, wait  # noqa: F401
+from test_browser import (  # noqa: F401
+    browser, desktop, phone, shot, visible, wait)
 from test_browser_decide import click_now, displayed, tap
 
 selenium = pytest.importorskip('selenium')
@@ -32,16 +33,11 @@ def words(*texts):
 
 
 def device_size(driver, device):
+    "Emulate device ('phone' or 'desktop'); return how it presses"
     if device == 'phone':
-        driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-                'width': 390, 'height': 844, 'deviceScaleFactor': 1,
-                'mobile': True})
-        driver.execute_cdp_cmd('Emulation.setTouchEmulationEnabled', {
-                'enabled': True, 'maxTouchPoints': 5})
+        phone(driver)
         return tap
-    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {
-            'width': 1366, 'height': 900, 'deviceScaleFactor': 1,
-            'mobile': False})
+    desktop(driver)
     return click_now
 
 

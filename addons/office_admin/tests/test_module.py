@@ -3,6 +3,8 @@
 import datetime as dt
 import os
 import re
+from contextlib import contextmanager
+from unittest.mock import patch
 
 from trytond.exceptions import UserError
 from trytond.modules.company.tests import (
@@ -12,6 +14,15 @@ from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
 PLACEHOLDER = re.compile(r'%\((\w+)\)s')
+SEND_MESSAGE = 'trytond.modules.office_admin.notification.send_message'
+
+
+@contextmanager
+def sent_mails():
+    "Yield the list of the addresses the e-mails sent meanwhile went to"
+    sent = []
+    with patch(SEND_MESSAGE, lambda msg, strict: sent.append(msg['To'])):
+        yield sent
 
 
 class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
@@ -32,6 +43,34 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         calendar, = Calendar.search([('default', '=', True)])
         Calendar.seed_holidays([calendar], years=[year])
         return calendar
+
+    def _recipients(self, name, count):
+        """Create count users with an e-mail address (name 0, name 1...)
+        and a group named name to notify them about"""
+        pool = Pool()
+        User = pool.get('res.user')
+        Group = pool.get('res.group')
+        login = name.lower()
+        users = User.create([{
+                    'login': '%s%s' % (login, i), 'name': "%s %s" % (name, i),
+                    'email': '%s%s@example.com' % (login, i),
+                    } for i in range(count)])
+        group, = Group.create([{'name': name}])
+        return users, group
+
+    def _deliveries(self, methods=('deliver', 'deliver_all')):
+        "The notices' e-mail tasks waiting in the queue, oldest first"
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        return [t for t in Queue.search(
+                [('finished_at', '=', None)], order=[('id', 'ASC')])
+            if t.data['method'] in methods]
+
+    def _run_again(self, task):
+        "Run task again, as ir.error's Solve does"
+        pool = Pool()
+        Queue = pool.get('ir.queue')
+        Queue(Queue.push(task.name, task.data)).run()
 
     @with_transaction()
     def test_list_widgets_known_to_web_client(self):
@@ -214,14 +253,11 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
     def test_notices_to_many_users_batched(self):
         "A notice to many users: one e-mail task, one query for repeats"
         import json
-        from contextlib import contextmanager
 
         from trytond import backend
         pool = Pool()
         Notification = pool.get('office.notification')
         Notice = pool.get('res.notification')
-        Group = pool.get('res.group')
-        User = pool.get('res.user')
         if backend.name == 'postgresql':
             from trytond.backend.postgresql.database import (
                 LoggingCursor as Cursor)
@@ -241,11 +277,7 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
                 yield executed
             finally:
                 Cursor.execute = execute
-        users = User.create([{
-                    'login': 'many%s' % i, 'name': "Many %s" % i,
-                    'email': 'many%s@example.com' % i,
-                    } for i in range(12)])
-        group, = Group.create([{'name': "Many"}])
+        users, group = self._recipients("Many", 12)
         with statements() as executed:
             sent = Notification.send([group], users,
                 'office_admin.msg_approval_reminder', key='many', user='x',
@@ -277,18 +309,10 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
     @with_transaction()
     def test_notification_batch_one_task(self):
         "The notices of one action: sent at its end, e-mailed by one task"
-        from unittest.mock import patch
         pool = Pool()
         Notification = pool.get('office.notification')
-        Queue = pool.get('ir.queue')
         Log = pool.get('office.notification.log')
-        Group = pool.get('res.group')
-        User = pool.get('res.user')
-        users = User.create([{
-                    'login': 'batch%s' % i, 'name': "Batch %s" % i,
-                    'email': 'batch%s@example.com' % i,
-                    } for i in range(2)])
-        group, = Group.create([{'name': "Batch"}])
+        users, group = self._recipients("Batch", 2)
         with Notification.batch():
             for i, user in enumerate(users):
                 Notification.send_later([group], [user],
@@ -299,15 +323,12 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
                     [('resource', '=', str(group))]), 0)
         logs = Log.search([('resource', '=', str(group))])
         self.assertEqual(len(logs), 2)
-        task, = [t for t in Queue.search([('finished_at', '=', None)])
-            if t.data['method'] in {'deliver', 'deliver_all'}]
+        task, = self._deliveries()
         self.assertEqual(task.data['method'], 'deliver_all')
-        sent = []
-        target = 'trytond.modules.office_admin.notification.send_message'
-        with patch(target, lambda msg, strict: sent.append(msg['To'])):
+        with sent_mails() as sent:
             task.run()
             # A task run again sends nothing twice
-            Queue(Queue.push(task.name, task.data)).run()
+            self._run_again(task)
         self.assertEqual(sorted(sent), [
                 'Batch 0 <batch0@example.com>',
                 'Batch 1 <batch1@example.com>'])
@@ -324,10 +345,8 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
     @with_transaction()
     def test_notification_email_queued_sent_once(self):
         "The e-mail is a queued task: sent once, nothing for a deleted record"
-        from unittest.mock import patch
         pool = Pool()
         Notification = pool.get('office.notification')
-        Queue = pool.get('ir.queue')
         Log = pool.get('office.notification.log')
         Email = pool.get('ir.email')
         Group = pool.get('res.group')
@@ -336,20 +355,14 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         admin.email = 'admin@example.com'
         admin.save()
         kept, deleted = Group.create([{'name': "Kept"}, {'name': "Gone"}])
-        sent = []
-        target = 'trytond.modules.office_admin.notification.send_message'
-
-        def deliveries():
-            return Queue.search([('finished_at', '=', None)], order=[
-                    ('id', 'ASC')])
-        with patch(target, lambda msg, strict: sent.append(msg['To'])):
+        with sent_mails() as sent:
             for group in [kept, deleted]:
                 Notification.send([group], [admin],
                     'office_admin.msg_approval_reminder', key='k', user='x',
                     chat=False)
             # Nothing is sent in the action itself
             self.assertEqual(sent, [])
-            tasks = [t for t in deliveries() if t.data['method'] == 'deliver']
+            tasks = self._deliveries(['deliver'])
             self.assertEqual(len(tasks), 2)
             Group.delete([deleted])
             with self.assertLogs(
@@ -357,8 +370,8 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
                 for task in tasks:
                     task.run()
             self.assertEqual(sent, ['Administrator <admin@example.com>'])
-            # A task run again (as ir.error's Solve does) sends nothing twice
-            Queue(Queue.push(tasks[0].name, tasks[0].data)).run()
+            # A task run again sends nothing twice
+            self._run_again(tasks[0])
             self.assertEqual(len(sent), 1)
         log, = Log.search([('resource', '=', str(kept))])
         self.assertTrue(log.emailed)
@@ -367,11 +380,11 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
 
         def refused(msg, strict):
             raise ConnectionRefusedError(111, "Connection refused")
-        with patch(target, refused):
+        with patch(SEND_MESSAGE, refused):
             Notification.send([kept], [admin],
                 'office_admin.msg_approval_reminder', key='k2', user='x',
                 chat=False)
-            task, = [t for t in deliveries() if t.data['method'] == 'deliver']
+            task, = self._deliveries(['deliver'])
             # Without a worker nothing retries later: the task fails with a
             # message for the ir.error the administrators see
             with self.assertRaises(UserError):
