@@ -148,7 +148,7 @@ def query_counts(server, many, profile=False):
         env=server.env, check=True, capture_output=True, text=True)
     if profile:
         print(result.stderr, file=sys.stderr)
-    return [int(v) for v in result.stdout.split()[-3:]]
+    return [int(v) for v in result.stdout.split()[-5:]]
 
 
 def add_pending(transaction, request_id, count):
@@ -339,7 +339,65 @@ def count_queries(database, many, profile=False):
                     file=sys.stderr)
         return counter.count
 
-    return approve_one(1), approve_one(1000), approve_one(many)
+    def create_submit():
+        "The statements of a create and of a submit by the requester"
+        with Transaction().start(database, 0):
+            User = pool.get('res.user')
+            Seal = pool.get('office.seal')
+            sales1, = User.search([('login', '=', 'sales1')])
+            user, seal_id = sales1.id, Seal.search([('code', '=', 'GZ')])[0].id
+            context = dict(company=sales1.company.id,
+                employee=sales1.employee.id, _check_access=True)
+
+        def rpc(method, arg):
+            extras = {}
+            while True:
+                with Transaction().start(database, user,
+                        context=context, **extras) as transaction:
+                    try:
+                        Request = pool.get(SEAL_REQUEST)
+                        if method == 'submit':
+                            arg = Request.browse(arg)
+                        result = getattr(Request, method)(arg)
+                    except TransactionError as e:
+                        transaction.rollback()
+                        e.fix(extras)
+                        continue
+                    result = [r.id for r in result or []]
+                    transaction.commit()
+                return result
+
+        def create():
+            return rpc('create', [dict(seal=seal_id,
+                        document_title="count", purpose="count")])
+        for _ in range(2):
+            rpc('submit', create())
+        counts = []
+        for call in [create, None]:
+            counter = Counter()
+            sql_logger.addHandler(counter)
+            sql_logger.setLevel(logging.DEBUG)
+            try:
+                if call:
+                    ids = call()
+                else:
+                    rpc('submit', ids)
+            finally:
+                sql_logger.removeHandler(counter)
+                sql_logger.setLevel(logging.WARNING)
+            counts.append(counter.count)
+            if profile:
+                name = 'create' if call else 'submit'
+                print(f"The {counter.count} statements of a {name}:",
+                    file=sys.stderr)
+                for i, (where, statement) in enumerate(
+                        counter.statements, 1):
+                    print(f"  {i:3}  {where}\n       {statement[:300]}",
+                        file=sys.stderr)
+        return counts
+
+    return (approve_one(1), approve_one(1000), approve_one(many),
+        *create_submit())
 
 
 def cpu_profile(database, rounds=40, warm=5):
@@ -426,6 +484,12 @@ def cpu_profile(database, rounds=40, warm=5):
             print(out.getvalue(), file=sys.stderr)
 
 
+def print_counts(one, thousand, many, create, submit, pending):
+    print(f"SQL statements of one approve: {one} with 1 pending "
+        f"request, {thousand} with 1,000, {many} with {pending:,} pending; "
+        f"of a create {create} and of its submit {submit}")
+
+
 def print_latencies(name, values, reference=None):
     "reference: the bare create's latencies, for the ratios of mean and p50"
     mean = statistics.mean(values)
@@ -470,7 +534,9 @@ def main():
                 check=True)
             return
         if args.sql_only:
-            print(*query_counts(server, args.pending, profile=args.profile))
+            one, thousand, many, create, submit = query_counts(
+                server, args.pending, profile=args.profile)
+            print_counts(one, thousand, many, create, submit, args.pending)
             return
         bare, full, approve = overhead(server)
         print("JSON-RPC, one client, 4 gunicorn workers, PostgreSQL:")
@@ -492,11 +558,9 @@ def main():
             print(f"    p95 / single-client p50 = "
                 f"{percentile(values, 95) / single[name]:.1f}; "
                 f"throughput {throughput:.1f}/s")
-        one, thousand, many = query_counts(
+        one, thousand, many, create, submit = query_counts(
             server, args.pending, profile=args.profile)
-        print(f"SQL statements of one approve: {one} with 1 pending "
-            f"request, {thousand} with 1,000, {many} with "
-            f"{args.pending:,} pending")
+        print_counts(one, thousand, many, create, submit, args.pending)
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from trytond.cache import Cache
 from trytond.i18n import gettext
 from trytond.model import ModelSingleton, ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.pyson import Eval, Id
+from trytond.transaction import Transaction
 
 from .access import OfficeAccessMixin
 from .exceptions import SealRequestError
@@ -138,6 +140,58 @@ class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
             return ModelData.get_id('office_admin', 'sequence_seal_request')
         except KeyError:
             return None
+
+    # The stored settings, for the engine's reads (see read)
+    _settings_cache = Cache('office.configuration.settings', context=False)
+
+    @classmethod
+    def _cached_names(cls):
+        "The settings stored in a column that no context changes"
+        return {name for name, field in cls._fields.items()
+            if not isinstance(field, fields.Function)
+            and field._type not in {'one2many', 'many2many'}
+            and not getattr(field, 'translate', False)}
+
+    @classmethod
+    def read(cls, ids, fields_names):
+        """The reads of the engine (buttons, jobs: no access check) of
+        stored settings come from a cache of the process: an action reads
+        the configuration once or more, two statements each (the
+        singleton's search and read). trytond's Cache clears it in every
+        process when the configuration changes (create, write, delete)."""
+        transaction = Transaction()
+        names = set(fields_names)
+        if (transaction.check_access
+                or transaction.context.get('_datetime')
+                or not names <= cls._cached_names()):
+            return super().read(ids, fields_names)
+        values = cls._settings_cache.get(None)
+        if values is None:
+            singleton = cls.get_singleton()
+            if not singleton:
+                # The defaults, which may depend on the context
+                return super().read(ids, fields_names)
+            values, = super().read(
+                [singleton.id], sorted(cls._cached_names()))
+            cls._settings_cache.set(None, values)
+        return [{**{n: values[n] for n in names}, 'id': id_}
+            for id_ in ids]
+
+    @classmethod
+    def create(cls, vlist):
+        records = super().create(vlist)
+        cls._settings_cache.clear()
+        return records
+
+    @classmethod
+    def write(cls, *args):
+        super().write(*args)
+        cls._settings_cache.clear()
+
+    @classmethod
+    def delete(cls, records):
+        super().delete(records)
+        cls._settings_cache.clear()
 
     def get_setting(self, name):
         "Return the setting name, its default when it is empty"
