@@ -25,6 +25,7 @@ breakdown of issue 12's notes:
     .venv/bin/python tests/bench_approval.py --profile"""
 import argparse
 import collections
+import random
 import statistics
 import sys
 import threading
@@ -46,6 +47,12 @@ def timed(call):
     return time.perf_counter() - start, result
 
 
+def pause(think):
+    "A user's think time: uniform around think seconds (mean think)"
+    if think:
+        time.sleep(random.uniform(0, 2 * think))
+
+
 def concurrent(server, clients, per_client, think=0):
     requesters = ['sales1', 'sales2', 'north1']
     submit_times, approve_times = [], []
@@ -57,6 +64,7 @@ def concurrent(server, clients, per_client, think=0):
         client = server.client(requesters[i % len(requesters)])
         seal_id = client.search('office.seal', [('code', '=', 'GZ')])[0]
         barrier.wait()
+        pause(think / 2)
         for n in range(per_client):
             def create_submit():
                 request_id, = client.model(SEAL_REQUEST, 'create', [dict(
@@ -68,7 +76,7 @@ def concurrent(server, clients, per_client, think=0):
             with lock:
                 submit_times.append(elapsed)
                 created.append(request_id)
-            time.sleep(think)
+            pause(think)
 
     threads = [threading.Thread(target=submitter, args=(i,))
         for i in range(clients)]
@@ -85,12 +93,13 @@ def concurrent(server, clients, per_client, think=0):
     def approver(ids):
         client = server.client('sales_head')
         barrier.wait()
+        pause(think / 2)
         for request_id in ids:
             elapsed, _ = timed(lambda: client.model(
                     SEAL_REQUEST, 'approval_approve', [request_id]))
             with lock:
                 approve_times.append(elapsed)
-            time.sleep(think)
+            pause(think)
 
     threads = [threading.Thread(target=approver, args=(c,)) for c in chunks]
     start = time.perf_counter()
@@ -507,7 +516,8 @@ def main():
     parser.add_argument('--clients', type=int, default=20)
     parser.add_argument('--per-client', type=int, default=10)
     parser.add_argument('--think', type=float, default=0,
-        help="seconds a client waits between its actions (0: none)")
+        help="mean seconds a client waits between its actions, drawn "
+        "uniformly from 0 to twice it (0: none)")
     parser.add_argument('--pending', type=int, default=10000,
         help="pending requests of the second SQL count")
     parser.add_argument('--count-queries', metavar='DATABASE',

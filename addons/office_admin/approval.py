@@ -14,7 +14,7 @@ from collections import defaultdict
 from functools import wraps
 from types import SimpleNamespace
 
-from sql import Literal, Null, Union
+from sql import For, Literal, Null, Union
 from sql.functions import CurrentTimestamp
 from sql.aggregate import Max
 from sql.operators import Exists
@@ -100,8 +100,8 @@ DECISIONS = {'approved', 'rejected', 'returned'}
 # The approval actions: name -> (method name, reason required), filled by
 # @approval_action on the methods of ApprovalMixin
 APPROVAL_ACTIONS = {}
-# The actions that lock the request: trytond takes a lock by restarting the
-# transaction, so their buttons lock it before any other work
+# The actions whose buttons lock the request (Request.lock) once the caller
+# is known to read it, before they look at its state
 APPROVAL_LOCKING = {'approve', 'withdraw'}
 # A requester may remind the same reviewers at most once in this delay.
 REMIND_DELAY = dt.timedelta(hours=1)
@@ -858,11 +858,17 @@ class ApprovalRequest(
         if not ids:
             return
         table = cls.__table__()
+        locking = cls.__table__()
         cursor = transaction.connection.cursor()
-        for sub_ids in grouped_slice(ids):
+        for sub_ids in grouped_slice(ids, backend.MAX_QUERY_PARAMS):
+            # The rows are locked in the order of their ids: two lockers
+            # of the same requests wait for each other, never in a cycle
             cursor.execute(*table.update(
                     [table.write_date], [table.write_date],
-                    where=table.id.in_(list(sub_ids))))
+                    where=table.id.in_(locking.select(locking.id,
+                            where=locking.id.in_(list(sub_ids)),
+                            order_by=[locking.id.asc],
+                            for_=For('UPDATE')))))
         locked.update(dict.fromkeys(ids))
 
     @classmethod
@@ -1864,6 +1870,7 @@ class ApprovalStep(
         Notification = pool.get('office.notification')
         User = pool.get('res.user')
         Delegation = pool.get('office.approval.delegation')
+        Request = pool.get('office.approval.request')
         now = _now()
         # Delegations that started or ended since the last run
         Delegation.reroute(at=now)
@@ -1872,6 +1879,10 @@ class ApprovalStep(
                 ('deadline', '<', now),
                 ('timeout_done', '=', False),
                 ], order=[('id', 'ASC')])
+        # Every request at once, first: a decision taken on one of them
+        # since the job's transaction started fails it (Request.lock) before
+        # it did any work, not after a long run
+        Request.lock({s.request.id for s in steps})
         for sub_steps in grouped_slice(steps, 200):
             sub_steps = cls.browse(list(sub_steps))
             cls.write(sub_steps, {'timeout_done': True})
@@ -2664,11 +2675,10 @@ class ApprovalMixin:
         User = Pool().get('res.user')
         user = User(Transaction().user)
         ids = [r.id for r in records if r.id is not None and r.id >= 0]
-        if action in APPROVAL_LOCKING:
-            # First: taking the lock restarts the transaction
-            cls._approval_lock(records)
         # Only the records the caller reads (Tryton's AccessError otherwise)
         cls.read(ids, ['id'])
+        if action in APPROVAL_LOCKING:
+            cls._approval_lock(records)
         # Tryton's button wrapper checks the same at once (see read)
         transaction_cache(_CHECKED)[
             cls.__name__, Transaction().user] = set(ids)

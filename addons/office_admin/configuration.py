@@ -149,7 +149,7 @@ class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
         "The settings stored in a column that no context changes"
         return {name for name, field in cls._fields.items()
             if not isinstance(field, fields.Function)
-            and field._type not in {'one2many', 'many2many'}
+            and field._type not in {'one2many', 'many2many', 'binary'}
             and not getattr(field, 'translate', False)}
 
     @classmethod
@@ -158,7 +158,10 @@ class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
         stored settings come from a cache of the process: an action reads
         the configuration once or more, two statements each (the
         singleton's search and read). trytond's Cache clears it in every
-        process when the configuration changes (create, write, delete)."""
+        process when the configuration changes (create, write, delete):
+        cleared before the change, the transaction that changes it keeps
+        what it reads to itself (trytond's Cache), a change rolled back
+        (refused by a check) leaves nothing behind."""
         transaction = Transaction()
         names = set(fields_names)
         if (transaction.check_access
@@ -166,7 +169,7 @@ class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
                 or not names <= cls._cached_names()):
             return super().read(ids, fields_names)
         values = cls._settings_cache.get(None)
-        if values is None:
+        if values is None or not names <= values.keys():
             singleton = cls.get_singleton()
             if not singleton:
                 # The defaults, which may depend on the context
@@ -179,19 +182,18 @@ class Configuration(OfficeAccessMixin, ModelSingleton, ModelSQL, ModelView):
 
     @classmethod
     def create(cls, vlist):
-        records = super().create(vlist)
         cls._settings_cache.clear()
-        return records
+        return super().create(vlist)
 
     @classmethod
     def write(cls, *args):
-        super().write(*args)
         cls._settings_cache.clear()
+        super().write(*args)
 
     @classmethod
     def delete(cls, records):
-        super().delete(records)
         cls._settings_cache.clear()
+        super().delete(records)
 
     def get_setting(self, name):
         "Return the setting name, its default when it is empty"

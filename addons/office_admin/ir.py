@@ -303,8 +303,11 @@ class _BellUpdate:
         shorten = partial(textwrap.shorten, width=100, placeholder="...")
         payloads = []
         for user, notices in sorted(changed.items()):
-            notices.sort(key=lambda n: (n[0], n[1]))
-            # The notices of a write: trytond's message lists them too
+            # The notices created, else those read or deleted (trytond's
+            # message lists the notices of its change), each once
+            created = [n for n in notices if not n[0]]
+            notices = list({n[1]: n for n in sorted(
+                        created or notices, reverse=True)}.values())[::-1]
             messages = ['\n'.join(map(shorten, filter(None, n[2:])))
                 for n in notices[:4]] if counts.get(user) else []
             if counts.get(user) and len(notices) > 4:
