@@ -14,7 +14,10 @@ the given time and prints, per action: the count, the throughput, p50 / p95 /
 p99, the unexpected errors and, apart, the intended refusals; then the
 errors by message and the RSS of each gunicorn worker at start and end.
 --soak N runs N minutes and prints the RSS series (sampled every 30 s) to
-show whether memory grows."""
+show whether memory grows; --tracemalloc DIR (with tests/load/memtrace.py)
+says where the memory a run adds was allocated: each worker's first
+snapshot (after --trace-interval seconds) against its last, by call
+stack."""
 import argparse
 import base64
 import csv
@@ -147,6 +150,44 @@ class MemorySampler(threading.Thread):
         self.sample()
 
 
+def print_memory_growth(directory, top=12):
+    "Compare each worker's first and last tracemalloc snapshots"
+    import tracemalloc
+
+    snapshots = {}
+    for path in sorted(Path(directory).glob('*.snap')):
+        snapshots.setdefault(path.name.split('-')[0], []).append(path)
+    for pid, paths in sorted(snapshots.items()):
+        if len(paths) < 2:
+            continue
+        first = tracemalloc.Snapshot.load(str(paths[0]))
+        last = tracemalloc.Snapshot.load(str(paths[-1]))
+        total = sum(s.size for s in last.statistics('filename')) - sum(
+            s.size for s in first.statistics('filename'))
+        print(f"\nworker {pid}: traced memory {total / 2 ** 20:+.1f} MiB "
+            f"from snapshot {paths[0].stem} to {paths[-1].stem}, "
+            f"largest growths:")
+        print("  by file:")
+        for stat in [s for s in last.compare_to(first, 'filename')
+                if s.size_diff > 0][:top]:
+            name = stat.traceback[0].filename.split('site-packages/')[-1]
+            print(f"  {stat.size_diff / 2 ** 20:+7.2f} MiB "
+                f"{stat.count_diff:+8d} blocks  {name}")
+        print("  by call stack:")
+        for stat in [s for s in last.compare_to(first, 'traceback')
+                if s.size_diff > 0][:top]:
+            print(f"  {stat.size_diff / 2 ** 20:+7.2f} MiB "
+                f"{stat.count_diff:+8d} blocks")
+            # The allocation first, then its callers
+            frames = [f for f in reversed(stat.traceback)
+                if 'gunicorn' not in f.filename
+                and 'werkzeug' not in f.filename]
+            for frame in frames[:8]:
+                name = frame.filename.split('site-packages/')[-1]
+                print(f"        {name}:{frame.lineno}")
+
+
+
 def run_locust(server, setup, seconds, users, spawn_rate, prefix):
     "Run Locust headless; return its exit code"
     env = dict(os.environ, LOAD_SETUP=str(setup))
@@ -242,6 +283,10 @@ def main():
     parser.add_argument('--soak', type=float, default=None,
         help="run this many minutes and print the RSS series")
     parser.add_argument('--documents', type=int, default=5000)
+    parser.add_argument('--tracemalloc', metavar='DIR', default=None,
+        help="trace the workers' allocations, snapshots in DIR")
+    parser.add_argument('--trace-interval', type=float, default=300,
+        help="seconds between two snapshots of --tracemalloc")
     parser.add_argument('--wait', default='10,30',
         help="think time of a user between actions, min,max seconds")
     args = parser.parse_args()
@@ -249,6 +294,13 @@ def main():
     seconds = int(minutes * 60)
     wait = tuple(float(w) for w in args.wait.split(','))
     started = time.perf_counter()
+    if args.tracemalloc:
+        Path(args.tracemalloc).mkdir(parents=True, exist_ok=True)
+        os.environ.update(
+            OFFICE_TRACEMALLOC_DIR=str(Path(args.tracemalloc).resolve()),
+            OFFICE_TRACEMALLOC_INTERVAL=str(args.trace_interval),
+            GUNICORN_CMD_ARGS='-c ' + str(
+                ROOT / 'tests' / 'load' / 'memtrace.py'))
     with bench_server('office_bench_load') as (server, tmp):
         print(f"server ready in {time.perf_counter() - started:.0f} s")
         setup = prepare(server, tmp, documents=args.documents,
@@ -264,6 +316,8 @@ def main():
         print_report(actions, errors, sampler, seconds, args.users)
         if args.soak:
             print_series(sampler)
+    if args.tracemalloc:
+        print_memory_growth(args.tracemalloc)
 
 
 if __name__ == '__main__':
