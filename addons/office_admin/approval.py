@@ -232,10 +232,11 @@ class ApprovalRule(
     # rule -> its _rule_values, read by every decision
     _values_cache = Cache('office.approval.rule.values', context=False)
     _rule_values = ['condition', 'skip_repeated', 'allow_self_approval']
-    # (a tier's department and group are read when used: their deletion
-    # sets them to NULL in SQL, without clearing the cache)
+    # (the deletion of a department or a group, which sets a tier's to
+    # NULL in SQL, clears the cache too)
     _tier_values = ['rule', 'sequence', 'name', 'condition',
-        'reviewer_source', 'mode', 'timeout_hours', 'timeout_action']
+        'reviewer_source', 'mode', 'timeout_hours', 'timeout_action',
+        'department', 'group']
 
     @classmethod
     def default_skip_repeated(cls):
@@ -325,7 +326,8 @@ class ApprovalRule(
                 for t in sorted(self.__class__(self.id).tiers,
                     key=lambda t: (t.sequence is None, t.sequence or 0, t.id))]
             for values in tiers:
-                values['rule'] = values['rule'].id
+                for name in ['rule', 'department', 'group']:
+                    values[name] = values[name].id if values[name] else None
             self._tiers_cache.set(key, tiers)
         result = []
         for values in tiers:
@@ -528,6 +530,10 @@ class ApprovalDelegation(
     editable = fields.Function(
         fields.Boolean("Editable"), 'get_editable')
 
+    # in_force(): the delegations not over, read by every decision
+    _in_force_cache = Cache(
+        'office.approval.delegation.in_force', context=False)
+
     @classmethod
     def __setup__(cls):
         super().__setup__()
@@ -609,6 +615,7 @@ class ApprovalDelegation(
     @classmethod
     def on_modification(cls, mode, delegations, field_names=None):
         super().on_modification(mode, delegations, field_names=field_names)
+        cls._in_force_cache.clear()
         if mode in {'create', 'write'}:
             # The steps already routed to a substitute are always routed
             # again: also those of a reviewer replaced by an administrator
@@ -617,6 +624,25 @@ class ApprovalDelegation(
     @classmethod
     def on_delete(cls, delegations):
         return super().on_delete(delegations) + [lambda: cls.reroute([])]
+
+    @classmethod
+    def in_force(cls, at):
+        """Return the (user, substitute, start, end) of the delegations not
+        over at the time the list was read, kept in a Cache cleared on any
+        change of a delegation or deletion of a user (every decision routes
+        its next reviewers); None when at is before that time (the list
+        may lack a delegation over since)"""
+        cached = cls._in_force_cache.get(None)
+        if cached is None:
+            now = _now()
+            with without_check_access():
+                rows = [(d.user.id, d.substitute.id, d.start, d.end)
+                    for d in cls.search([('end', '>', now)])]
+            cached = cls._in_force_cache.set(None, (now, rows))
+        read_at, rows = cached
+        if at < read_at:
+            return None
+        return rows
 
     @classmethod
     def reroute(cls, users=None, at=None):
@@ -706,20 +732,29 @@ class ApprovalDelegation(
         the time, following chains of delegations but never to exclude (the
         requester), the user away if any, and whether the chain stopped
         before exclude."""
+        User = Pool().get('res.user')
         at = at or _now()
         seen = {user.id}
         away = None
         blocked = False
         current = user
+        in_force = cls.in_force(at)
         for _ in range(10):
-            delegations = cls.search([
-                    ('user', '=', current.id),
-                    ('start', '<=', at),
-                    ('end', '>', at),
-                    ], order=[('start', 'DESC')], limit=1)
-            if not delegations:
-                break
-            substitute = delegations[0].substitute
+            if in_force is None:
+                delegations = cls.search([
+                        ('user', '=', current.id),
+                        ('start', '<=', at),
+                        ('end', '>', at),
+                        ], order=[('start', 'DESC')], limit=1)
+                if not delegations:
+                    break
+                substitute = delegations[0].substitute
+            else:
+                delegations = [d for d in in_force
+                    if d[0] == current.id and d[2] <= at < d[3]]
+                if not delegations:
+                    break
+                substitute = User(max(delegations, key=lambda d: d[2])[1])
             if substitute.id in seen or not substitute.active:
                 break
             if exclude and substitute == exclude:

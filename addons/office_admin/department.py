@@ -52,6 +52,9 @@ class Department(
     def on_modification(cls, mode, departments, field_names=None):
         super().on_modification(mode, departments, field_names=field_names)
         Pool().get('res.user')._office_context_cache.clear()
+        if mode == 'delete':
+            # The approval tiers of the department (cached) lose it
+            Pool().get('office.approval.rule').clear_cache()
 
     def get_head(self, exclude=None):
         """Return the first head (or deputy) found from this department up

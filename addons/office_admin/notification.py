@@ -19,6 +19,7 @@ from email.message import EmailMessage
 from sql.functions import CurrentTimestamp
 
 from trytond import config
+from trytond.cache import Cache
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import Index, Model, ModelSQL, ModelView, Unique, fields
@@ -31,7 +32,7 @@ from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
 from .access import OfficeAccessMixin
-from .common import transaction_cache
+from .common import clear_transaction_cache, transaction_cache
 from .secrecy import secrecy_rank
 
 logger = logging.getLogger(__name__)
@@ -276,27 +277,41 @@ _Call = namedtuple('_Call', ['records', 'users', 'message_id', 'key',
 _BATCH = 'office.notification.batch'
 _Recipient = namedtuple(
     '_Recipient', ['id', 'name', 'email', 'clearance', 'language'])
+# user_infos between transactions, cleared by res.user
+_USER_INFOS = Cache('office.notification.user_infos', context=False)
 
 
 def user_infos(user_ids):
     """Return {id: (id, name, email, clearance, language)} of the users,
-    read once per transaction (see transaction_cache; res.user clears it
-    when a user changes): an action names and notifies the same people
-    several times. Only these columns: a browse of a user reads his
-    companies and employees too."""
+    read once per transaction (see transaction_cache) and kept between
+    transactions in a trytond Cache (res.user clears both when a user
+    changes, in every process): an action names and notifies the same
+    people several times, and the same reviewers every day. Only these
+    columns: a browse of a user reads his companies and employees too."""
     User = Pool().get('res.user')
     cache = transaction_cache('office.notification.users')
     ids = {int(u) for u in user_ids if u}
+    for id_ in ids - cache.keys():
+        info = _USER_INFOS.get(id_)
+        if info is not None:
+            cache[id_] = _Recipient(*info)
     missing = sorted(ids - cache.keys())
     if missing:
         with without_check_access():
             for user in User.read(missing,
                     ['name', 'email', 'clearance', 'language.code']):
-                cache[user['id']] = _Recipient(
+                cache[user['id']] = info = _Recipient(
                     user['id'], user['name'], user['email'],
                     user['clearance'],
                     (user.get('language.') or {}).get('code'))
+                _USER_INFOS.set(user['id'], tuple(info))
     return {i: cache[i] for i in ids if i in cache}
+
+
+def clear_user_infos():
+    "Forget the users' names and addresses (a user changed)"
+    _USER_INFOS.clear()
+    clear_transaction_cache('office.notification.users')
 
 
 def user_name(user):

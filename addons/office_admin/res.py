@@ -10,7 +10,7 @@ from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction, without_check_access
 
-from .common import clear_transaction_cache
+from .notification import clear_user_infos
 from .secrecy import SECRECY_LEVELS, secrecy_rank
 
 
@@ -33,8 +33,11 @@ class User(metaclass=PoolMeta):
     def on_modification(cls, mode, users, field_names=None):
         super().on_modification(mode, users, field_names=field_names)
         cls._office_context_cache.clear()
-        # The names and addresses an action read (notification.user_infos)
-        clear_transaction_cache('office.notification.users')
+        # The names and addresses actions read (notification.user_infos)
+        clear_user_infos()
+        if mode == 'delete':
+            # Their delegations are deleted by the database (CASCADE)
+            Pool().get('office.approval.delegation')._in_force_cache.clear()
 
     def get_status_bar(self, name):
         """The user's name without the company's currency code (an office
@@ -155,6 +158,17 @@ class User(metaclass=PoolMeta):
 def login_window():
     "Seconds a failed login is counted for (`[office] login_window`)"
     return config.getint('office', 'login_window', default=300)
+
+
+class Group(metaclass=PoolMeta):
+    __name__ = 'res.group'
+
+    @classmethod
+    def on_modification(cls, mode, groups, field_names=None):
+        super().on_modification(mode, groups, field_names=field_names)
+        if mode == 'delete':
+            # The approval tiers of the group (cached) lose it
+            Pool().get('office.approval.rule').clear_cache()
 
 
 class LoginAttempt(metaclass=PoolMeta):

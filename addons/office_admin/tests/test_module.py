@@ -17,6 +17,12 @@ PLACEHOLDER = re.compile(r'%\((\w+)\)s')
 SEND_MESSAGE = 'trytond.modules.office_admin.notification.send_message'
 
 
+def _later(moment):
+    "A moment after moment and after now"
+    from trytond.modules.office_admin.calendar_ import utcnow
+    return max(moment, utcnow()) + dt.timedelta(seconds=1)
+
+
 @contextmanager
 def sent_mails():
     "Yield the list of the addresses the e-mails sent meanwhile went to"
@@ -248,6 +254,58 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
             user='x')
         self.assertEqual((sent, again), (1, 0))
         self.assertEqual(Log.search_count([('key', '=', 'k1')]), 1)
+
+    @with_transaction()
+    def test_user_infos_follow_user_changes(self):
+        "The names and addresses the notices use change with the user"
+        from trytond.modules.office_admin.notification import (
+            user_infos, user_name)
+        pool = Pool()
+        User = pool.get('res.user')
+        user, = User.create([{'login': 'infos', 'name': "Before",
+                    'email': 'before@example.com'}])
+        self.assertEqual(user_name(user), "Before")
+        User.write([user], {'name': "After", 'email': 'after@example.com'})
+        self.assertEqual(user_name(user), "After")
+        self.assertEqual(
+            user_infos([user.id])[user.id].email, 'after@example.com')
+
+    @with_transaction()
+    def test_delegation_routing_follows_changes(self):
+        "route() sees a delegation made, ended or past since its last read"
+        from trytond.modules.office_admin.calendar_ import utcnow
+        pool = Pool()
+        User = pool.get('res.user')
+        Delegation = pool.get('office.approval.delegation')
+        reviewer, substitute = User.create([
+                {'login': 'route_reviewer', 'name': "Reviewer"},
+                {'login': 'route_substitute', 'name': "Substitute"}])
+        now = utcnow()
+        self.assertEqual(Delegation.route(reviewer, _later(now)),
+            (reviewer, None, False))
+        delegation, = Delegation.create([{'user': reviewer.id,
+                    'substitute': substitute.id,
+                    'start': now - dt.timedelta(hours=1),
+                    'end': now + dt.timedelta(days=1)}])
+        # (a time after the list was read: from the list)
+        self.assertEqual(Delegation.route(reviewer, _later(now)),
+            (substitute, reviewer, False))
+        # Not to the requester: the chain stops before him
+        self.assertEqual(
+            Delegation.route(reviewer, _later(now), exclude=substitute),
+            (reviewer, None, True))
+        Delegation.write([delegation], {'end': now - dt.timedelta(minutes=1),
+                'start': now - dt.timedelta(days=2)})
+        self.assertEqual(Delegation.route(reviewer, _later(now)),
+            (reviewer, None, False))
+        # A time before the list was read: the delegation over since counts
+        self.assertEqual(
+            Delegation.route(reviewer, now - dt.timedelta(days=1)),
+            (substitute, reviewer, False))
+        Delegation.delete([delegation])
+        self.assertEqual(
+            Delegation.route(reviewer, now - dt.timedelta(days=1)),
+            (reviewer, None, False))
 
     @with_transaction()
     def test_notices_to_many_users_batched(self):
