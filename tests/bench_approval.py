@@ -53,6 +53,14 @@ def pause(think):
         time.sleep(random.uniform(0, 2 * think))
 
 
+def create_submit(client, seal_id, title):
+    "Create a seal request as client and submit it; return its id"
+    request_id, = client.model(SEAL_REQUEST, 'create', [dict(
+                seal=seal_id, document_title=title, purpose="benchmark")])
+    client.model(SEAL_REQUEST, 'submit', [request_id])
+    return request_id
+
+
 def concurrent(server, clients, per_client, think=0):
     requesters = ['sales1', 'sales2', 'north1']
     submit_times, approve_times = [], []
@@ -66,13 +74,8 @@ def concurrent(server, clients, per_client, think=0):
         barrier.wait()
         pause(think / 2)
         for n in range(per_client):
-            def create_submit():
-                request_id, = client.model(SEAL_REQUEST, 'create', [dict(
-                            seal=seal_id, document_title=f"压测 {i}-{n}",
-                            purpose="benchmark")])
-                client.model(SEAL_REQUEST, 'submit', [request_id])
-                return request_id
-            elapsed, request_id = timed(create_submit)
+            elapsed, request_id = timed(
+                lambda: create_submit(client, seal_id, f"压测 {i}-{n}"))
             with lock:
                 submit_times.append(elapsed)
                 created.append(request_id)
@@ -130,13 +133,8 @@ def overhead(server, n=60, warm=8):
     seal_id = client.search('office.seal', [('code', '=', 'GZ')])[0]
     full, ids = [], []
     for i in range(warm + n):
-        def create_submit():
-            request_id, = client.model(SEAL_REQUEST, 'create', [dict(
-                        seal=seal_id, document_title=f"overhead {i}",
-                        purpose="benchmark")])
-            client.model(SEAL_REQUEST, 'submit', [request_id])
-            return request_id
-        elapsed, request_id = timed(create_submit)
+        elapsed, request_id = timed(
+            lambda: create_submit(client, seal_id, f"overhead {i}"))
         full.append(elapsed)
         ids.append(request_id)
     head = server.client('sales_head')
@@ -216,6 +214,25 @@ def add_pending(transaction, request_id, count):
         cursor.execute('ANALYZE "%s"' % Model._table)
 
 
+def dispatch(database, user, context, call):
+    """Return call() run in a transaction of user on database as trytond's
+    RPC dispatcher runs a call: started again with the locks that a
+    TransactionError asks for, committed at the end"""
+    from trytond.transaction import Transaction, TransactionError
+    extras = {}
+    while True:
+        with Transaction().start(database, user,
+                context=context, **extras) as transaction:
+            try:
+                result = call()
+            except TransactionError as e:
+                transaction.rollback()
+                e.fix(extras)
+                continue
+            transaction.commit()
+        return result
+
+
 def count_queries(database, many, profile=False):
     """Count the SQL statements of one approve, in-process, with 1, 1,000
     and many pending requests. Each action runs in its own transaction, as over
@@ -225,7 +242,7 @@ def count_queries(database, many, profile=False):
     benchmark's own."""
     import logging
 
-    from trytond.transaction import Transaction, TransactionError
+    from trytond.transaction import Transaction
     Pool.start()
     pool = Pool(database)
     pool.init()
@@ -310,20 +327,10 @@ def count_queries(database, many, profile=False):
             transaction.commit()
 
         def approve(request_id):
-            # As the RPC dispatcher: restarted to take the request's lock
-            extras = {}
-            while True:
-                with Transaction().start(database, head_id,
-                        context=context, **extras) as transaction:
-                    try:
-                        Request = pool.get(SEAL_REQUEST)
-                        Request.approval_approve([Request(request_id)])
-                    except TransactionError as e:
-                        transaction.rollback()
-                        e.fix(extras)
-                        continue
-                    transaction.commit()
-                break
+            def call():
+                Request = pool.get(SEAL_REQUEST)
+                Request.approval_approve([Request(request_id)])
+            dispatch(database, head_id, context, call)
         # Warm the caches of the process with two approves (the first
         # fills the cache of the rule's tiers, the second reads what the
         # tiers read from it need: the access to their fields)
@@ -359,22 +366,12 @@ def count_queries(database, many, profile=False):
                 employee=sales1.employee.id, _check_access=True)
 
         def rpc(method, arg):
-            extras = {}
-            while True:
-                with Transaction().start(database, user,
-                        context=context, **extras) as transaction:
-                    try:
-                        Request = pool.get(SEAL_REQUEST)
-                        if method == 'submit':
-                            arg = Request.browse(arg)
-                        result = getattr(Request, method)(arg)
-                    except TransactionError as e:
-                        transaction.rollback()
-                        e.fix(extras)
-                        continue
-                    result = [r.id for r in result or []]
-                    transaction.commit()
-                return result
+            def call():
+                Request = pool.get(SEAL_REQUEST)
+                records = Request.browse(arg) if method == 'submit' else arg
+                result = getattr(Request, method)(records)
+                return [r.id for r in result or []]
+            return dispatch(database, user, context, call)
 
         def create():
             return rpc('create', [dict(seal=seal_id,
@@ -418,7 +415,7 @@ def cpu_profile(database, rounds=40, warm=5):
     import io
     import pstats
 
-    from trytond.transaction import Transaction, TransactionError
+    from trytond.transaction import Transaction
     Pool.start()
     pool = Pool(database)
     pool.init()
@@ -439,21 +436,14 @@ def cpu_profile(database, rounds=40, warm=5):
         """As the RPC dispatcher: restarted to take the locks asked; a list
         of ids as first argument are the instances of a button"""
         user, context = users[login]
-        extras = {}
-        while True:
-            with Transaction().start(database, user,
-                    context=context, **extras) as transaction:
-                try:
-                    Request = pool.get(SEAL_REQUEST)
-                    if method != 'create':
-                        args = (Request.browse(args[0]),) + args[1:]
-                    result = getattr(Request, method)(*args)
-                except TransactionError as e:
-                    transaction.rollback()
-                    e.fix(extras)
-                    continue
-                transaction.commit()
-            return result
+
+        def call():
+            Request = pool.get(SEAL_REQUEST)
+            records = args
+            if method != 'create':
+                records = (Request.browse(args[0]),) + args[1:]
+            return getattr(Request, method)(*records)
+        return dispatch(database, user, context, call)
 
     def create_submit(i):
         request, = rpc('sales1', 'create', [dict(seal=seal_id,
