@@ -214,6 +214,15 @@ def add_pending(transaction, request_id, count):
         cursor.execute('ANALYZE "%s"' % Model._table)
 
 
+def rpc_context(user):
+    "The context a client sends with its calls (the user's preferences)"
+    context = dict(company=user.company.id, employee=user.employee.id,
+        _check_access=True)
+    if user.language:
+        context['language'] = user.language.code
+    return context
+
+
 def dispatch(database, user, context, call):
     """Return call() run in a transaction of user on database as trytond's
     RPC dispatcher runs a call: started again with the locks that a
@@ -321,9 +330,7 @@ def count_queries(database, many, profile=False):
                 add_pending(transaction, requests[1].id, pending - 2)
             first, warm = requests[0].id, [r.id for r in requests[-2:]]
             # As an RPC call sets it
-            head_id, context = head.id, dict(
-                company=head.company.id, employee=head.employee.id,
-                _check_access=True)
+            head_id, context = head.id, rpc_context(head)
             transaction.commit()
 
         def approve(request_id):
@@ -362,8 +369,7 @@ def count_queries(database, many, profile=False):
             Seal = pool.get('office.seal')
             sales1, = User.search([('login', '=', 'sales1')])
             user, seal_id = sales1.id, Seal.search([('code', '=', 'GZ')])[0].id
-            context = dict(company=sales1.company.id,
-                employee=sales1.employee.id, _check_access=True)
+            context = rpc_context(sales1)
 
         def rpc(method, arg):
             def call():
@@ -426,10 +432,8 @@ def cpu_profile(database, rounds=40, warm=5):
         head, = User.search([('login', '=', 'sales_head')])
         seal_id = Seal.search([('code', '=', 'GZ')])[0].id
         users = {
-            'sales1': (sales1.id, dict(company=sales1.company.id,
-                    employee=sales1.employee.id, _check_access=True)),
-            'head': (head.id, dict(company=head.company.id,
-                    employee=head.employee.id, _check_access=True)),
+            'sales1': (sales1.id, rpc_context(sales1)),
+            'head': (head.id, rpc_context(head)),
             }
 
     def rpc(login, method, *args):

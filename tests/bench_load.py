@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+from itertools import islice
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -167,17 +168,19 @@ def print_memory_growth(directory, top=12):
         print(f"\nworker {pid}: traced memory {total / 2 ** 20:+.1f} MiB "
             f"from snapshot {paths[0].stem} to {paths[-1].stem}, "
             f"largest growths:")
+
+        def growths(key):
+            for stat in last.compare_to(first, key):
+                if stat.size_diff > 0:
+                    yield stat, (f"  {stat.size_diff / 2 ** 20:+7.2f} MiB "
+                        f"{stat.count_diff:+8d} blocks")
         print("  by file:")
-        for stat in [s for s in last.compare_to(first, 'filename')
-                if s.size_diff > 0][:top]:
+        for stat, size in islice(growths('filename'), top):
             name = stat.traceback[0].filename.split('site-packages/')[-1]
-            print(f"  {stat.size_diff / 2 ** 20:+7.2f} MiB "
-                f"{stat.count_diff:+8d} blocks  {name}")
+            print(f"{size}  {name}")
         print("  by call stack:")
-        for stat in [s for s in last.compare_to(first, 'traceback')
-                if s.size_diff > 0][:top]:
-            print(f"  {stat.size_diff / 2 ** 20:+7.2f} MiB "
-                f"{stat.count_diff:+8d} blocks")
+        for stat, size in islice(growths('traceback'), top):
+            print(size)
             # The allocation first, then its callers
             frames = [f for f in reversed(stat.traceback)
                 if 'gunicorn' not in f.filename
@@ -185,7 +188,6 @@ def print_memory_growth(directory, top=12):
             for frame in frames[:8]:
                 name = frame.filename.split('site-packages/')[-1]
                 print(f"        {name}:{frame.lineno}")
-
 
 
 def run_locust(server, setup, seconds, users, spawn_rate, prefix):

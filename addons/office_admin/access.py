@@ -29,7 +29,10 @@ Writing record rules for an office model (so that SQL and Python agree):
 - test every path (search, read, export, the data route, attachments and
   notes of the record) with a user who must not see the record.
 """
-from sql import Column
+from collections import defaultdict
+from contextlib import contextmanager
+
+from sql import Column, Literal, Union
 
 from trytond.i18n import gettext
 from trytond.model import dualmethod, fields
@@ -39,7 +42,34 @@ from trytond.tools import grouped_slice
 from trytond.transaction import (
     Transaction, check_access, without_check_access)
 
+from .common import clear_transaction_cache, transaction_cache
+
 _RELATIONS = {'many2one', 'one2many', 'many2many', 'reference', 'one2one'}
+_READABLE_BY = 'office.access.readable_by'
+
+
+@contextmanager
+def readable_by_known(records, users):
+    """In the block, notify_user knows which of records each of users may
+    read from one query per model (OfficeAccessMixin.readable_by), instead
+    of one per user"""
+    transaction = Transaction()
+    users = {int(u) for u in users if u is not None} - {transaction.user}
+    by_model = defaultdict(set)
+    for record in records:
+        if (isinstance(record, OfficeAccessMixin)
+                and record.id is not None and record.id >= 0):
+            by_model[record.__class__].add(record.id)
+    cache = transaction_cache(_READABLE_BY)
+    if users:
+        for Model, ids in by_model.items():
+            for user, readable in Model.readable_by(ids, users).items():
+                cache[Model.__name__, user] = {
+                    'asked': ids, 'readable': readable}
+    try:
+        yield
+    finally:
+        clear_transaction_cache(_READABLE_BY)
 
 
 def in_office_group(name):
@@ -173,6 +203,45 @@ class OfficeAccessMixin(WorkflowGuardMixin):
                 cls, records, [f.split('/') for f in fields_names])
         return super().export_data(records, fields_names, header=header)
 
+    @classmethod
+    def readable_by(cls, ids, users):
+        """Return {user id: the ids among ids he may read}: each user's
+        search under his own access and rules, all users' in one query
+        (UNION ALL of their searches)"""
+        pool = Pool()
+        ModelAccess = pool.get('ir.model.access')
+        transaction = Transaction()
+        cursor = transaction.connection.cursor()
+        users = sorted({int(u) for u in users})
+        result = {u: set() for u in users}
+        ids = sorted({i for i in ids if i is not None and i >= 0})
+        if not ids:
+            return result
+        for sub_ids in grouped_slice(ids, 1000):
+            sub_ids = list(sub_ids)
+            queries = []
+            for user in users:
+                # Without the sender's context: the recipient's employees
+                # and companies must not be computed (and cached) from it
+                with transaction.set_user(user), \
+                        transaction.reset_context(), check_access():
+                    if not ModelAccess.check(
+                            cls.__name__, 'read', raise_exception=False):
+                        continue
+                    query = cls.search(
+                        [('id', 'in', sub_ids)], order=[], query=True)
+                queries.append(query.select(
+                        Literal(user).as_('user'), Column(query, 'id')))
+            if not queries:
+                continue
+            union = queries[0]
+            if len(queries) > 1:
+                union = Union(*queries, all_=True)
+            cursor.execute(*union)
+            for user, id_ in cursor:
+                result[user].add(id_)
+        return result
+
     @dualmethod
     def notify_user(
             cls, records, icon, label, description=None, user=None, **extra):
@@ -180,14 +249,13 @@ class OfficeAccessMixin(WorkflowGuardMixin):
         transaction = Transaction()
         if user is not None and int(user) != transaction.user:
             ids = [r.id for r in records if r.id is not None and r.id >= 0]
-            # Without the sender's context: the recipient's employees and
-            # companies must not be computed (and cached) from it
-            with transaction.set_user(int(user)), \
-                    transaction.reset_context(), check_access():
-                visible = set()
-                for sub_ids in grouped_slice(ids, 1000):
-                    visible.update(map(int, cls.search(
-                                [('id', 'in', list(sub_ids))])))
+            # What a sender already asked for several recipients at once
+            known = transaction_cache(_READABLE_BY).get(
+                (cls.__name__, int(user)))
+            if known is not None and known['asked'].issuperset(ids):
+                visible = known['readable']
+            else:
+                visible = cls.readable_by(ids, [user])[int(user)]
             records = [r for r in records if r.id in visible]
             if not records:
                 return

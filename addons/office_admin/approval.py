@@ -39,7 +39,7 @@ from .ir import readable_ids
 from .workflow_guard import check_clearance
 from . import calendar_
 from .common import (
-    clear_transaction_cache, mine_mixin, transaction_cache)
+    clear_transaction_cache, mine_mixin, save_computed, transaction_cache)
 from .exceptions import ApprovalAccessError, ApprovalError
 from .notification import user_infos, user_name
 from .secrecy import copy_secrecy_rank
@@ -107,14 +107,16 @@ APPROVAL_LOCKING = {'approve', 'withdraw'}
 REMIND_DELAY = dt.timedelta(hours=1)
 # The transaction caches of the engine (see common.transaction_cache):
 # (model, record id) -> id of its last request, or None; (model, user) ->
-# {record id: whether the user reviews a pending step of its last request
-# (True: of the tier under review)}; (model, user) -> the record ids whose
+# {record id: whether the user reviews a pending step of its last
+# request}; (model, user) -> the record ids whose
 # rules the approval buttons just checked
 _LAST_REQUESTS = 'office.approval.last_requests'
 _ACTING = 'office.approval.acting'
 _CHECKED = 'office.approval.checked'
-# The ids of the requests locked by the transaction (see Request.lock)
+# The ids of the requests locked by the transaction (see Request.lock);
+# request id -> the ids of its steps (see Request.steps_of)
 _LOCKED = 'office.approval.locked'
+_STEPS = 'office.approval.steps'
 
 
 def _now():
@@ -628,20 +630,21 @@ class ApprovalDelegation(
     @classmethod
     def in_force(cls, at):
         """Return the (user, substitute, start, end) of the delegations not
-        over at the time the list was read, kept in a Cache cleared on any
-        change of a delegation or deletion of a user (every decision routes
-        its next reviewers); None when at is before that time (the list
-        may lack a delegation over since)"""
+        over at the time at. Those not over now are kept in a Cache cleared
+        on any change of a delegation or deletion of a user (every decision
+        routes its next reviewers); for a time before the cached list was
+        read (it may lack a delegation over since), they are read again."""
+        def read(moment):
+            with without_check_access():
+                return [(d.user.id, d.substitute.id, d.start, d.end)
+                    for d in cls.search([('end', '>', moment)])]
         cached = cls._in_force_cache.get(None)
         if cached is None:
             now = _now()
-            with without_check_access():
-                rows = [(d.user.id, d.substitute.id, d.start, d.end)
-                    for d in cls.search([('end', '>', now)])]
-            cached = cls._in_force_cache.set(None, (now, rows))
+            cached = cls._in_force_cache.set(None, (now, read(now)))
         read_at, rows = cached
         if at < read_at:
-            return None
+            return read(at)
         return rows
 
     @classmethod
@@ -740,21 +743,11 @@ class ApprovalDelegation(
         current = user
         in_force = cls.in_force(at)
         for _ in range(10):
-            if in_force is None:
-                delegations = cls.search([
-                        ('user', '=', current.id),
-                        ('start', '<=', at),
-                        ('end', '>', at),
-                        ], order=[('start', 'DESC')], limit=1)
-                if not delegations:
-                    break
-                substitute = delegations[0].substitute
-            else:
-                delegations = [d for d in in_force
-                    if d[0] == current.id and d[2] <= at < d[3]]
-                if not delegations:
-                    break
-                substitute = User(max(delegations, key=lambda d: d[2])[1])
+            delegations = [d for d in in_force
+                if d[0] == current.id and d[2] <= at < d[3]]
+            if not delegations:
+                break
+            substitute = User(max(delegations, key=lambda d: d[2])[1])
             if substitute.id in seen or not substitute.active:
                 break
             if exclude and substitute == exclude:
@@ -1362,18 +1355,19 @@ class ApprovalRequest(
         new = self.id is None or self.id < 0
         self.activation = (self.activation or 0) + 1
         self.tier_sequence = tier.sequence or 0
-        self.save()
+        if new:
+            self.save()
+        else:
+            save_computed([self])
         approved_before = set()
         Rule = pool.get('office.approval.rule')
         if (not new and skip
                 and Rule.get_values(self.rule)['skip_repeated']):
             # Only what a person decided as the designated reviewer of a
             # tier counts: not a fallback, a delegation or a timeout
-            approved_before = {s.reviewer.id for s in Step.search([
-                        ('request', '=', self.id),
-                        ('state', '=', 'approved'),
-                        ('decided_as', '=', 'reviewer'),
-                        ])}
+            approved_before = {s.reviewer.id
+                for s in self.steps_of([self])[self.id]
+                if s.state == 'approved' and s.decided_as == 'reviewer'}
         now = _now()
         deadline = None
         if tier.timeout_hours:
@@ -1428,14 +1422,31 @@ class ApprovalRequest(
         user_infos([s.reviewer for s in pending] + [self.requester])
         return pending
 
-    def current_steps(self):
-        "Return the steps of the tier being reviewed, read from the database"
+    @classmethod
+    def steps_of(cls, requests):
+        """Return {request id: its steps, by id}: the steps of requests
+        are looked for in one query once per transaction (a step created
+        forgets them, see ApprovalStep.on_modification); their values are
+        trytond's (read again after any write)"""
         Step = Pool().get('office.approval.step')
-        return Step.search([
-                ('request', '=', self.id),
-                ('activation', '=', self.activation),
-                ('state', 'not in', ['delegated', 'cancelled']),
-                ], order=[('id', 'ASC')])
+        cache = transaction_cache(_STEPS)
+        ids = {r.id for r in requests if r.id is not None and r.id >= 0}
+        missing = sorted(ids - cache.keys())
+        with without_check_access():
+            for sub_ids in grouped_slice(missing, 200):
+                sub_ids = list(sub_ids)
+                found = {i: [] for i in sub_ids}
+                for step in Step.search([('request', 'in', sub_ids)],
+                        order=[('id', 'ASC')]):
+                    found[step.request.id].append(step.id)
+                cache.update(found)
+        return {i: Step.browse(cache[i]) for i in ids}
+
+    def current_steps(self):
+        "Return the steps of the tier being reviewed"
+        return [s for s in self.steps_of([self]).get(self.id, [])
+            if s.activation == self.activation
+            and s.state not in {'delegated', 'cancelled'}]
 
     def pending_steps(self):
         Step = Pool().get('office.approval.step')
@@ -1485,7 +1496,7 @@ class ApprovalRequest(
             request.state = state
             request.closed_at = now
             request.duration = now - request.submitted_at
-        cls.save(requests)
+        save_computed(requests)
         by_model = defaultdict(list)
         for request in requests:
             by_model[request.res_model].append(request)
@@ -1677,6 +1688,8 @@ class ApprovalStep(
         Request = pool.get('office.approval.request')
         super().on_modification(mode, steps, field_names=field_names)
         clear_transaction_cache(_ACTING)
+        if mode != 'write' or not field_names or 'request' in field_names:
+            clear_transaction_cache(_STEPS)
         if mode == 'create' or (mode == 'write' and (
                     not field_names or field_names & {
                         'request', 'reviewer', 'original_reviewer'})):
@@ -1866,7 +1879,7 @@ class ApprovalStep(
             if comment:
                 step.comment = comment
             step.duration = now - step.activated_at
-        cls.save(steps)
+        save_computed(steps)
 
     @classmethod
     def notify_pending(cls, request, steps=None):
@@ -2297,12 +2310,10 @@ class ApprovalMixin:
         return {r.id: r.id in acting for r in records}
 
     @classmethod
-    def _approval_acting(cls, records, current=False):
+    def _approval_acting(cls, records):
         """Return the ids of records whose last request has a pending step
-        of the user (current: of the tier being reviewed of a pending
-        request, as current_steps() reads them). One query answers both
-        for the transaction (the buttons' check and their states ask in
-        turn) until a request or a step changes."""
+        of the user, in one query answered for the transaction (the
+        buttons' states ask in turn) until a request or a step changes"""
         pool = Pool()
         Request = pool.get('office.approval.request')
         Step = pool.get('office.approval.step')
@@ -2323,18 +2334,13 @@ class ApprovalMixin:
             cursor.execute(*request.join(step,
                     condition=step.request == request.id
                     ).select(request.res_id,
-                    (request.state == 'pending')
-                    & (step.activation == request.activation),
                     where=request.id.in_(latest)
                     & (step.state == 'pending')
                     & (step.reviewer == user)))
-            acting = defaultdict(bool)
-            for res_id, in_tier in cursor:
-                acting[res_id] |= bool(in_tier)
+            acting = {res_id for res_id, in cursor}
             for id_ in sub_ids:
-                cache[id_] = acting.get(id_)
-        return {i for i in ids
-            if cache[i] is not None and (cache[i] or not current)}
+                cache[id_] = id_ in acting
+        return {i for i in ids if cache[i]}
 
     @classmethod
     def get_approval_chain(cls, records, name):
@@ -2717,14 +2723,31 @@ class ApprovalMixin:
         # Tryton's button wrapper checks the same at once (see read)
         transaction_cache(_CHECKED)[
             cls.__name__, Transaction().user] = set(ids)
+        last = cls._last_requests(records)
         if action not in {'withdraw', 'remind'}:
-            # A reviewer of the tier being reviewed is not refused: found
-            # in one query, the others are looked at one by one
-            acting = cls._approval_acting(records, current=True)
+            # A reviewer of the tier being reviewed is not refused: the
+            # steps of all the requests in one query (where the decision
+            # finds them), the others are looked at one by one
+            Request = Pool().get('office.approval.request')
+            acting = set()
+            # What _approval_acting answers the buttons' states after
+            answers = transaction_cache(_ACTING).setdefault(
+                (cls.__name__, user.id), {})
+            with without_check_access():
+                steps = Request.steps_of(last.values())
+                for record in records:
+                    request = last.get(record.id)
+                    mine = [s for s in steps[request.id]
+                        if s.state == 'pending' and s.reviewer == user
+                        ] if request else []
+                    answers[record.id] = bool(mine)
+                    if request and request.state == 'pending' and any(
+                            s.activation == request.activation
+                            for s in mine):
+                        acting.add(record.id)
             records = [r for r in records if r.id not in acting]
             if not records:
                 return
-        last = cls._last_requests(records)
         with without_check_access():
             for record in records:
                 request = last.get(record.id)

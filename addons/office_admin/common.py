@@ -172,3 +172,114 @@ def clear_transaction_cache(*names):
     if caches:
         for name in names:
             caches.pop(name, None)
+
+
+# Field types whose column PostgreSQL returns as trytond's read does
+_RETURNED_TYPES = {
+    'boolean', 'char', 'date', 'datetime', 'integer', 'many2one',
+    'selection', 'text', 'timestamp',
+    }
+
+
+def save_computed(records):
+    """Save what an engine set on existing records of one model: states,
+    times, counters it computed itself, never what a user typed.
+
+    trytond's write checks that the records exist before and after its
+    UPDATE and reads them back to validate them: three statements more for
+    values no one typed. Here each distinct set of values is one UPDATE;
+    on PostgreSQL it returns the records' columns into the transaction's
+    cache, as the validation read would have (elsewhere they are read
+    again when used). The model's on_modification runs as after a write.
+    Records of a model with history or write triggers, new records, and
+    values of fields trytond stores itself (translated, function, x2many)
+    are saved by trytond's save."""
+    from sql import Column
+    from sql.functions import CurrentTimestamp
+    from trytond import backend
+    from trytond.model import ModelStorage
+    from trytond.model.modelstorage import without_check_access
+    from trytond.tools import grouped_slice, reduce_ids
+
+    records = list(records)
+    if not records:
+        return
+    Model = records[0].__class__
+    pool = Pool()
+    Trigger = pool.get('ir.trigger')
+    transaction = Transaction()
+
+    def stored(name):
+        "A column written as it is given"
+        field = Model._fields[name]
+        return not (isinstance(field, fields.Function)
+            or hasattr(field, 'set') or getattr(field, 'translate', False)
+            or field._type in {'one2many', 'many2many', 'binary'})
+
+    groups = {}
+    for record in records:
+        if record.id is None or record.id < 0:
+            groups = None
+            break
+        values = record._save_values() if record._values else {}
+        if not values:
+            continue
+        values = Model.preprocess_values('write', values)
+        key = tuple(sorted(values.items()))
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+        if key is None or not all(map(stored, values)):
+            groups = None
+            break
+        groups.setdefault(key, []).append(record)
+    if (groups is None or Model._history
+            or Model.compute_fields is not ModelStorage.compute_fields
+            or Trigger.get_triggers(Model.__name__, 'write')):
+        Model.save(records)
+        return
+    if not groups:
+        return
+    table = Model.__table__()
+    cursor = transaction.connection.cursor()
+    returned = []
+    if backend.name == 'postgresql':
+        # (not the fields trytond's read converts with their get)
+        returned = ['id'] + [n for n, f in Model._fields.items()
+            if n != 'id' and f._type in _RETURNED_TYPES and stored(n)
+            and not hasattr(f, 'get') and f.loading == 'eager']
+    # As trytond's write: the caches forget the records
+    transaction.counter += 1
+    written = [r for group in groups.values() for r in group]
+    ids = [r.id for r in written]
+    for cache in transaction.cache.values():
+        if Model.__name__ in cache:
+            for id_ in ids:
+                cache[Model.__name__].pop(id_, None)
+    rows = []
+    names = set()
+    for items, group in groups.items():
+        names.update(n for n, _ in items)
+        columns = [table.write_uid, table.write_date]
+        update_values = [transaction.user, CurrentTimestamp()]
+        for name, value in items:
+            columns.append(Column(table, name))
+            update_values.append(Model._fields[name].sql_format(value))
+        for sub_ids in grouped_slice([r.id for r in group]):
+            query = table.update(columns, update_values,
+                where=reduce_ids(table.id, list(sub_ids)))
+            if returned:
+                query.returning = [Column(table, n) for n in returned]
+            cursor.execute(*query)
+            if returned:
+                rows.extend(dict(zip(returned, row)) for row in cursor)
+    cache = transaction.get_cache()[Model.__name__]
+    for row in rows:
+        cache[row.pop('id')]._update(**row)
+    for record in records:
+        record._values = None
+        record._init_values = None
+        record._local_cache.pop(record.id, None)
+    with without_check_access():
+        Model.on_modification('write', written, names)

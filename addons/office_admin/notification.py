@@ -31,7 +31,7 @@ from trytond.tools import grouped_slice
 from trytond.transaction import (
     Transaction, inactive_records, without_check_access)
 
-from .access import OfficeAccessMixin
+from .access import OfficeAccessMixin, readable_by_known
 from .common import clear_transaction_cache, transaction_cache
 from .secrecy import secrecy_rank
 
@@ -406,40 +406,13 @@ class Notification:
                                 sorted({u for c in keyed for u in c.users})),
                             ]):
                     already.add((str(log.resource), log.user.id, log.key))
-            for index, call in enumerate(calls):
-                by_language = defaultdict(list)
-                for user in (infos[u] for u in call.users if u in infos):
-                    by_language[user.language].append(user)
-                for sub_records in grouped_slice(call.records, 100):
-                    sub_records = list(sub_records)
-                    for language, lang_users in by_language.items():
-                        rendered = cls._render_all(sub_records, language,
-                            call.message_id, call.variables)
-                        for record in sub_records:
-                            label, description, rank = rendered[str(record)]
-                            # Nobody is told about what his clearance hides
-                            for user in lang_users:
-                                once = (str(record), user.id, call.key)
-                                if (once in already
-                                        or secrecy_rank(user.clearance)
-                                        < rank):
-                                    continue
-                                record.notify_user(call.icon, label,
-                                    description, user=user.id)
-                                if call.key:
-                                    already.add(once)
-                                if call.chat and isinstance(
-                                        record, ChatMixin):
-                                    chats.setdefault((record, index), None)
-                                log = Log(resource=record, user=user.id,
-                                    key=call.key or cls._unique_key(),
-                                    message=label, emailed=False)
-                                if call.email and user.email:
-                                    log.address = user.email
-                                    emails[record, label, description,
-                                        index].append((log, user.name))
-                                logs.append(log)
-                                sent += 1
+            # Which records each recipient may read: one query per model
+            known = readable_by_known(
+                {r for c in calls for r in c.records},
+                {u for c in calls for u in c.users})
+            with known:
+                sent += cls._notify_all(calls, infos, already, logs, emails,
+                    chats)
             saved = dict(zip(map(id, logs), Log.insert(logs)))
             # The e-mails of a record in a language, the post in its chat
             # by the first, all in one task
@@ -466,6 +439,50 @@ class Notification:
         return sent
 
     @classmethod
+    def _notify_all(cls, calls, infos, already, logs, emails, chats):
+        """Notify in the application the recipients of calls, fill the
+        logs, the e-mails and the chat posts to write; return the number
+        of (record, user) pairs notified"""
+        pool = Pool()
+        Log = pool.get('office.notification.log')
+        sent = 0
+        for index, call in enumerate(calls):
+            by_language = defaultdict(list)
+            for user in (infos[u] for u in call.users if u in infos):
+                by_language[user.language].append(user)
+            for sub_records in grouped_slice(call.records, 100):
+                sub_records = list(sub_records)
+                for language, lang_users in by_language.items():
+                    rendered = cls._render_all(sub_records, language,
+                        call.message_id, call.variables)
+                    for record in sub_records:
+                        label, description, rank = rendered[str(record)]
+                        # Nobody is told about what his clearance hides
+                        for user in lang_users:
+                            once = (str(record), user.id, call.key)
+                            if (once in already
+                                    or secrecy_rank(user.clearance)
+                                    < rank):
+                                continue
+                            record.notify_user(call.icon, label,
+                                description, user=user.id)
+                            if call.key:
+                                already.add(once)
+                            if call.chat and isinstance(
+                                    record, ChatMixin):
+                                chats.setdefault((record, index), None)
+                            log = Log(resource=record, user=user.id,
+                                key=call.key or cls._unique_key(),
+                                message=label, emailed=False)
+                            if call.email and user.email:
+                                log.address = user.email
+                                emails[record, label, description,
+                                    index].append((log, user.name))
+                            logs.append(log)
+                            sent += 1
+        return sent
+
+    @classmethod
     def _unique_key(cls):
         import uuid
         return 'once-%s' % uuid.uuid4().hex
@@ -480,12 +497,17 @@ class Notification:
         for record in records:
             by_model[record.__class__].append(record.id)
         result = {}
-        with Transaction().set_context(language=language):
+        transaction = Transaction()
+        # In another language than the caller's, read again (the caller's
+        # instances cache their names in his, e.g. a job's English); in
+        # his, from what he read
+        context = {}
+        default = pool.get('ir.configuration').get_language()
+        if (language or default) != transaction.language:
+            context['language'] = language
+        with transaction.set_context(**context):
             for Model_, ids in by_model.items():
                 model = IrModel.get_name(Model_.__name__)
-                # Read again in the recipient's language (the caller's
-                # instances cache their names in the caller's, e.g. a
-                # job's English)
                 for record in Model_.browse(ids):
                     rank = getattr(record, 'secrecy_rank', None) or 0
                     result[str(record)] = (

@@ -1,6 +1,7 @@
 # This file is part of office_admin.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+import json
 import os
 import re
 from contextlib import contextmanager
@@ -21,6 +22,27 @@ def _later(moment):
     "A moment after moment and after now"
     from trytond.modules.office_admin.calendar_ import utcnow
     return max(moment, utcnow()) + dt.timedelta(seconds=1)
+
+
+@contextmanager
+def statements():
+    "Yield the list of the SQL statements executed meanwhile"
+    from trytond import backend
+    if backend.name == 'postgresql':
+        from trytond.backend.postgresql.database import (
+            LoggingCursor as Cursor)
+    else:
+        from trytond.backend.sqlite.database import SQLiteCursor as Cursor
+    executed, execute = [], Cursor.execute
+
+    def recording(self, sql, *args, **kwargs):
+        executed.append(str(sql))
+        return execute(self, sql, *args, **kwargs)
+    Cursor.execute = recording
+    try:
+        yield executed
+    finally:
+        Cursor.execute = execute
 
 
 @contextmanager
@@ -308,33 +330,106 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
             (reviewer, None, False))
 
     @with_transaction()
+    def test_save_computed_one_update(self):
+        "What an engine computed is one UPDATE; hooks and triggers still run"
+        from trytond import backend
+        from trytond.modules.office_admin.common import save_computed
+        pool = Pool()
+        Log = pool.get('office.notification.log')
+        Trigger = pool.get('ir.trigger')
+        (user,), group = self._recipients("Computed", 1)
+        log, = Log.create([{'resource': str(group), 'user': user.id,
+                    'key': 'computed', 'message': "M", 'emailed': False}])
+        log = Log(log.id)
+        self.assertFalse(log.emailed)
+        log.emailed = True
+        with patch.object(Log, 'on_modification') as hook, \
+                statements() as executed:
+            save_computed([log])
+            # Read back by the UPDATE itself on PostgreSQL
+            self.assertTrue(Log(log.id).emailed)
+        self.assertEqual(len([s for s in executed
+                    if s.startswith('UPDATE')]), 1)
+        if backend.name == 'postgresql':
+            # (besides the triggers read once by the process)
+            self.assertEqual(len([s for s in executed
+                        if '"office_notification_log"' in s]), 1)
+        hook.assert_called_once_with('write', [log], {'emailed'})
+        # What the database holds, not the cache
+        Transaction().counter += 1
+        Transaction().cache.clear()
+        row, = Log.read([log.id], ['emailed', 'write_uid', 'write_date'])
+        self.assertTrue(row['emailed'])
+        self.assertEqual(row['write_uid'], Transaction().user)
+        self.assertIsNotNone(row['write_date'])
+        # Nothing set, nothing written
+        with statements() as executed:
+            save_computed([Log(log.id)])
+        self.assertEqual(executed, [])
+        # A model with write triggers is written by trytond (they run)
+        log = Log(log.id)
+        log.emailed = False
+        with patch.object(Trigger, 'get_triggers', return_value=[None]), \
+                patch.object(Log, 'write') as write:
+            save_computed([log])
+        write.assert_called_once_with([log], {'emailed': False})
+
+    @with_transaction()
+    def test_readable_by_one_query(self):
+        "Who reads which records: one query for all users, each his rules"
+        pool = Pool()
+        User = pool.get('res.user')
+        Task = pool.get('office.task')
+        Party = pool.get('party.party')
+        Employee = pool.get('company.employee')
+        ModelData = pool.get('ir.model.data')
+        from trytond.modules.office_admin.access import readable_by_known
+        company = create_company()
+        group = ModelData.get_id('office_admin', 'group_employee')
+        with set_company(company):
+            party, = Party.create([{'name': "Owner"}])
+            employee, = Employee.create([{
+                        'party': party.id, 'company': company.id}])
+            owner, other = User.create([{
+                        'login': 'readable_%s' % login, 'name': login,
+                        'company': company.id,
+                        'companies': [('add', [company.id])],
+                        'employees': [('add', employees)],
+                        'employee': employees[0] if employees else None,
+                        'groups': [('add', [group])],
+                        } for login, employees in [
+                        ('owner', [employee.id]), ('other', [])]])
+            own, hidden = Task.create([{
+                        'name': name, 'company': company.id,
+                        'kind': 'other', 'owner': owner_id,
+                        } for name, owner_id in [
+                        ("Own", employee.id), ("Hidden", None)]])
+
+        def task_queries(executed):
+            return [s for s in executed if 'FROM "office_task"' in s]
+        with statements() as executed:
+            readable = Task.readable_by([own.id, hidden.id], [owner, other])
+        self.assertEqual(readable, {owner.id: {own.id}, other.id: set()})
+        self.assertEqual(len(task_queries(executed)), 1)
+        # The notices of a sender: asked once for all recipients
+        with readable_by_known([own, hidden], [owner, other]):
+            with statements() as executed:
+                for user in [owner, other]:
+                    Task.notify_user([own, hidden], 'tryton-notification',
+                        "Readable", user=user.id)
+            self.assertEqual(task_queries(executed), [])
+        # (the notices are created at the commit)
+        self.assertEqual([(n.user, n.records)
+                for n in Transaction().user_notifications
+                if n.label == "Readable"],
+            [(owner, json.dumps([own.id]))])
+
+    @with_transaction()
     def test_notices_to_many_users_batched(self):
         "A notice to many users: one e-mail task, one query for repeats"
-        import json
-
-        from trytond import backend
         pool = Pool()
         Notification = pool.get('office.notification')
         Notice = pool.get('res.notification')
-        if backend.name == 'postgresql':
-            from trytond.backend.postgresql.database import (
-                LoggingCursor as Cursor)
-        else:
-            from trytond.backend.sqlite.database import (
-                SQLiteCursor as Cursor)
-
-        @contextmanager
-        def statements():
-            executed, execute = [], Cursor.execute
-
-            def recording(self, sql, *args, **kwargs):
-                executed.append(str(sql))
-                return execute(self, sql, *args, **kwargs)
-            Cursor.execute = recording
-            try:
-                yield executed
-            finally:
-                Cursor.execute = execute
         users, group = self._recipients("Many", 12)
         with statements() as executed:
             sent = Notification.send([group], users,
