@@ -31,6 +31,7 @@ Writing record rules for an office model (so that SQL and Python agree):
 """
 from collections import defaultdict
 from contextlib import contextmanager
+from itertools import product
 
 from sql import Column, Literal, Union
 
@@ -206,8 +207,10 @@ class OfficeAccessMixin(WorkflowGuardMixin):
     @classmethod
     def readable_by(cls, ids, users):
         """Return {user id: the ids among ids he may read}: each user's
-        search under his own access and rules, all users' in one query
-        (UNION ALL of their searches)"""
+        search under his own access and rules, the users' joined in one
+        query (UNION ALL) per 50 users and 200 ids. (A model of the mixin
+        must filter its search in SQL: search(query=True) is what counts
+        here.)"""
         pool = Pool()
         ModelAccess = pool.get('ir.model.access')
         transaction = Transaction()
@@ -217,10 +220,11 @@ class OfficeAccessMixin(WorkflowGuardMixin):
         ids = sorted({i for i in ids if i is not None and i >= 0})
         if not ids:
             return result
-        for sub_ids in grouped_slice(ids, 1000):
-            sub_ids = list(sub_ids)
+        for sub_ids, sub_users in product(
+                [list(s) for s in grouped_slice(ids, 200)],
+                [list(s) for s in grouped_slice(users, 50)]):
             queries = []
-            for user in users:
+            for user in sub_users:
                 # Without the sender's context: the recipient's employees
                 # and companies must not be computed (and cached) from it
                 with transaction.set_user(user), \

@@ -640,8 +640,9 @@ class ApprovalDelegation(
                     for d in cls.search([('end', '>', moment)])]
         cached = cls._in_force_cache.get(None)
         if cached is None:
-            now = _now()
-            cached = cls._in_force_cache.set(None, (now, read(now)))
+            # (those not over at an earlier time at include them)
+            moment = min(at, _now())
+            cached = cls._in_force_cache.set(None, (moment, read(moment)))
         read_at, rows = cached
         if at < read_at:
             return read(at)
@@ -763,6 +764,9 @@ class ApprovalRequest(
         OfficeAccessMixin, mine_mixin('requester'), ModelSQL, ModelView):
     __name__ = 'office.approval.request'
     _rec_name = 'res_model'
+    # What the engine computes and saves itself (common.save_computed)
+    _save_computed = {
+        'activation', 'tier_sequence', 'state', 'closed_at', 'duration'}
 
     resource = fields.Reference(
         "Document", selection='get_resources', required=True, readonly=True)
@@ -1551,6 +1555,9 @@ class ApprovalStep(
         OfficeAccessMixin, RequestChildMixin, mine_mixin('reviewer'),
         ModelSQL, ModelView):
     __name__ = 'office.approval.step'
+    # The decision, as the engine closes the step (common.save_computed)
+    _save_computed = {
+        'state', 'acted_at', 'acted_by', 'decided_as', 'comment', 'duration'}
 
     request = fields.Many2One(
         'office.approval.request', "Request", required=True, readonly=True,
@@ -2251,7 +2258,6 @@ class ApprovalMixin:
     def get_approval(cls, records, names):
         pool = Pool()
         Request = pool.get('office.approval.request')
-        Step = pool.get('office.approval.step')
         user = Transaction().user
         result = {n: {r.id: None for r in records} for n in names}
         ids = [r.id for r in records]
@@ -2262,11 +2268,7 @@ class ApprovalMixin:
                         ('res_model', '=', cls.__name__),
                         ('res_id', 'in', list(sub)),
                         ], order=[('id', 'ASC')])
-            steps_by_request = defaultdict(list)
-            for sub in grouped_slice([r.id for r in requests], 200):
-                for step in Step.search([('request', 'in', list(sub))],
-                        order=[('id', 'ASC')]):
-                    steps_by_request[step.request.id].append(step)
+            steps_by_request = Request.steps_of(requests)
             copies = defaultdict(set)
             for request in requests:
                 for copy in request.copies:

@@ -182,24 +182,27 @@ _RETURNED_TYPES = {
 
 
 def save_computed(records):
-    """Save what an engine set on existing records of one model: states,
-    times, counters it computed itself, never what a user typed.
+    """Save what an engine set on existing records of one model: the
+    fields the model lists in `_save_computed`, which its own engine
+    computes and sets (states, times, counters, a decision's comment as
+    given), not fields of a form.
 
     trytond's write checks that the records exist before and after its
-    UPDATE and reads them back to validate them: three statements more for
-    values no one typed. Here each distinct set of values is one UPDATE;
-    on PostgreSQL it returns the records' columns into the transaction's
+    UPDATE and reads them back to validate them: three statements more
+    for values the engine already holds valid. Here each distinct set of
+    values is one UPDATE per slice of ids, as the current user; on
+    PostgreSQL it returns the records' columns into the transaction's
     cache, as the validation read would have (elsewhere they are read
-    again when used). The model's on_modification runs as after a write.
-    Records of a model with history or write triggers, new records, and
-    values of fields trytond stores itself (translated, function, x2many)
-    are saved by trytond's save."""
+    again when used). The model's on_modification runs as after a write;
+    its check_modification, on_write and validation do not, so a field
+    belongs in `_save_computed` only when they have nothing to say about
+    it. New records, other fields, and models with history or write
+    triggers are saved by trytond's save."""
     from sql import Column
     from sql.functions import CurrentTimestamp
     from trytond import backend
-    from trytond.model import ModelStorage
     from trytond.model.modelstorage import without_check_access
-    from trytond.tools import grouped_slice, reduce_ids
+    from trytond.tools import grouped_slice
 
     records = list(records)
     if not records:
@@ -208,13 +211,7 @@ def save_computed(records):
     pool = Pool()
     Trigger = pool.get('ir.trigger')
     transaction = Transaction()
-
-    def stored(name):
-        "A column written as it is given"
-        field = Model._fields[name]
-        return not (isinstance(field, fields.Function)
-            or hasattr(field, 'set') or getattr(field, 'translate', False)
-            or field._type in {'one2many', 'many2many', 'binary'})
+    computed = getattr(Model, '_save_computed', set())
 
     groups = {}
     for record in records:
@@ -225,17 +222,11 @@ def save_computed(records):
         if not values:
             continue
         values = Model.preprocess_values('write', values)
-        key = tuple(sorted(values.items()))
-        try:
-            hash(key)
-        except TypeError:
-            key = None
-        if key is None or not all(map(stored, values)):
+        if not values.keys() <= computed:
             groups = None
             break
-        groups.setdefault(key, []).append(record)
+        groups.setdefault(tuple(sorted(values.items())), []).append(record)
     if (groups is None or Model._history
-            or Model.compute_fields is not ModelStorage.compute_fields
             or Trigger.get_triggers(Model.__name__, 'write')):
         Model.save(records)
         return
@@ -245,10 +236,13 @@ def save_computed(records):
     cursor = transaction.connection.cursor()
     returned = []
     if backend.name == 'postgresql':
-        # (not the fields trytond's read converts with their get)
+        # The columns trytond's read gives as stored (not those it
+        # converts with a field's get, translates or computes)
         returned = ['id'] + [n for n, f in Model._fields.items()
-            if n != 'id' and f._type in _RETURNED_TYPES and stored(n)
-            and not hasattr(f, 'get') and f.loading == 'eager']
+            if n != 'id' and f._type in _RETURNED_TYPES
+            and not isinstance(f, fields.Function)
+            and not hasattr(f, 'get') and not getattr(f, 'translate', False)
+            and f.loading == 'eager']
     # As trytond's write: the caches forget the records
     transaction.counter += 1
     written = [r for group in groups.values() for r in group]
@@ -266,9 +260,10 @@ def save_computed(records):
         for name, value in items:
             columns.append(Column(table, name))
             update_values.append(Model._fields[name].sql_format(value))
-        for sub_ids in grouped_slice([r.id for r in group]):
+        for sub_ids in grouped_slice(
+                [r.id for r in group], backend.MAX_QUERY_PARAMS):
             query = table.update(columns, update_values,
-                where=reduce_ids(table.id, list(sub_ids)))
+                where=table.id.in_(list(sub_ids)))
             if returned:
                 query.returning = [Column(table, n) for n in returned]
             cursor.execute(*query)

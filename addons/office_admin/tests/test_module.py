@@ -338,41 +338,63 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         Log = pool.get('office.notification.log')
         Trigger = pool.get('ir.trigger')
         (user,), group = self._recipients("Computed", 1)
-        log, = Log.create([{'resource': str(group), 'user': user.id,
-                    'key': 'computed', 'message': "M", 'emailed': False}])
-        log = Log(log.id)
-        self.assertFalse(log.emailed)
-        log.emailed = True
-        with patch.object(Log, 'on_modification') as hook, \
-                statements() as executed:
-            save_computed([log])
-            # Read back by the UPDATE itself on PostgreSQL
-            self.assertTrue(Log(log.id).emailed)
-        self.assertEqual(len([s for s in executed
-                    if s.startswith('UPDATE')]), 1)
-        if backend.name == 'postgresql':
-            # (besides the triggers read once by the process)
-            self.assertEqual(len([s for s in executed
-                        if '"office_notification_log"' in s]), 1)
-        hook.assert_called_once_with('write', [log], {'emailed'})
-        # What the database holds, not the cache
-        Transaction().counter += 1
-        Transaction().cache.clear()
-        row, = Log.read([log.id], ['emailed', 'write_uid', 'write_date'])
-        self.assertTrue(row['emailed'])
-        self.assertEqual(row['write_uid'], Transaction().user)
-        self.assertIsNotNone(row['write_date'])
-        # Nothing set, nothing written
-        with statements() as executed:
-            save_computed([Log(log.id)])
-        self.assertEqual(executed, [])
-        # A model with write triggers is written by trytond (they run)
-        log = Log(log.id)
-        log.emailed = False
-        with patch.object(Trigger, 'get_triggers', return_value=[None]), \
-                patch.object(Log, 'write') as write:
-            save_computed([log])
-        write.assert_called_once_with([log], {'emailed': False})
+        logs = Log.create([{'resource': str(group), 'user': user.id,
+                    'key': 'computed%s' % i, 'message': "M",
+                    'emailed': False} for i in range(3)])
+
+        def updates(executed):
+            return [s for s in executed if s.startswith('UPDATE')]
+        # A model saves this way only the fields it lists
+        with patch.object(Log, '_save_computed', {'emailed', 'address'},
+                create=True):
+            logs = Log.browse(logs)
+            self.assertFalse(any(log.emailed for log in logs))
+            for log in logs:
+                log.emailed = True
+            with patch.object(Log, 'on_modification') as hook, \
+                    statements() as executed:
+                save_computed(logs)
+                # Read back by the UPDATE itself on PostgreSQL
+                self.assertTrue(all(log.emailed for log in Log.browse(logs)))
+            # The same values: one UPDATE for all
+            self.assertEqual(len(updates(executed)), 1)
+            if backend.name == 'postgresql':
+                # (besides the triggers read once by the process)
+                self.assertEqual(len([s for s in executed
+                            if '"office_notification_log"' in s]), 1)
+            hook.assert_called_once_with('write', logs, {'emailed'})
+            # What the database holds, not the cache
+            Transaction().counter += 1
+            Transaction().cache.clear()
+            for row in Log.read(list(map(int, logs)),
+                    ['emailed', 'write_uid', 'write_date']):
+                self.assertTrue(row['emailed'])
+                self.assertEqual(row['write_uid'], Transaction().user)
+                self.assertIsNotNone(row['write_date'])
+            # Different values: one UPDATE each; nothing set, nothing
+            logs = Log.browse(logs)
+            logs[0].emailed = False
+            logs[1].address = 'computed@example.com'
+            with statements() as executed:
+                save_computed(logs)
+            self.assertEqual(len(updates(executed)), 2)
+            self.assertEqual(
+                [(log.emailed, log.address) for log in Log.browse(logs)],
+                [(False, None), (True, 'computed@example.com'),
+                    (True, None)])
+            # A field it does not list: trytond's write
+            log = Log(logs[0].id)
+            log.message = "Typed"
+            with patch.object(Log, 'write') as write:
+                save_computed([log])
+            write.assert_called_once_with([log], {'message': "Typed"})
+            # A model with write triggers: trytond's write (they run)
+            log = Log(logs[0].id)
+            log.emailed = True
+            with patch.object(Trigger, 'get_triggers', return_value=[None]), \
+                    patch.object(Log, 'write') as write:
+                save_computed([log])
+            write.assert_called_once_with([log], {'emailed': True})
 
     @with_transaction()
     def test_readable_by_one_query(self):
@@ -411,6 +433,17 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
             readable = Task.readable_by([own.id, hidden.id], [owner, other])
         self.assertEqual(readable, {owner.id: {own.id}, other.id: set()})
         self.assertEqual(len(task_queries(executed)), 1)
+        # Many users: one query per 50
+        many, _ = self._recipients("Readers", 60)
+        User.write(many, {'company': company.id,
+                'companies': [('add', [company.id])],
+                'groups': [('add', [group])]})
+        with statements() as executed:
+            readable = Task.readable_by(
+                [own.id, hidden.id], many + [owner])
+        self.assertEqual(readable,
+            {**{u.id: set() for u in many}, owner.id: {own.id}})
+        self.assertEqual(len(task_queries(executed)), 2)
         # The notices of a sender: asked once for all recipients
         with readable_by_known([own, hidden], [owner, other]):
             with statements() as executed:
