@@ -17,7 +17,10 @@ errors by message and the RSS of each gunicorn worker at start and end.
 show whether memory grows; --tracemalloc DIR (with tests/load/memtrace.py)
 says where the memory a run adds was allocated: each worker's first
 snapshot (after --trace-interval seconds) against its last, by call
-stack."""
+stack; --census DIR records every --census-interval seconds what each
+worker's memory is made of (live Python objects, the C heap's used and
+free parts, trytond's cache entries) and prints their trends, cheap enough
+for a soak at full rate."""
 import argparse
 import base64
 import csv
@@ -190,6 +193,50 @@ def print_memory_growth(directory, top=12):
                 print(f"        {name}:{frame.lineno}")
 
 
+def print_census(directory, warm=600):
+    """Print each worker's census (tests/load/memtrace.py) every 10
+    minutes and the trend after the first warm seconds, per 10 minutes,
+    of each measure: live objects that pile up (Python blocks, tracked
+    objects, the C heap in use, cache entries) or a heap that keeps freed
+    memory (the heap's free part, RSS alone)"""
+    import statistics
+    measures = [('rss', 'RSS MiB', 2 ** 20),
+        ('py_blocks', 'Py blocks k', 1e3),
+        ('gc_objects', 'GC objects k', 1e3),
+        ('heap_in_use', 'heap used MiB', 2 ** 20),
+        ('heap_free', 'heap free MiB', 2 ** 20),
+        ('mapped', 'mmap MiB', 2 ** 20),
+        ('cache_entries', 'cache entries', 1)]
+    for path in sorted(Path(directory).glob('*.jsonl')):
+        samples = [json.loads(line) for line in path.read_text().split('\n')
+            if line.strip()]
+        if len(samples) < 2:
+            continue
+        start = samples[0]['time']
+        print(f"\nworker {path.stem}: census every "
+            f"{samples[1]['time'] - start:.0f} s, {len(samples)} samples")
+        print("  minute " + " ".join(f"{title:>14}" for _, title, _ in
+                measures))
+        shown = []
+        for sample in samples:
+            minute = (sample['time'] - start) / 60
+            if not shown or minute >= shown[-1] + 10 or sample is samples[-1]:
+                shown.append(minute)
+                print(f"  {minute:6.1f} " + " ".join(
+                        f"{(sample[k] or 0) / unit:14.1f}"
+                        for k, _, unit in measures))
+        later = [s for s in samples if s['time'] - start >= warm]
+        if len(later) >= 3:
+            times = [(s['time'] - start) / 600 for s in later]
+
+            def slope(key, unit):
+                return statistics.linear_regression(
+                    times, [(s[key] or 0) / unit for s in later]).slope
+            print("  trend  " + " ".join(
+                    f"{slope(k, unit):+14.2f}" for k, _, unit in measures)
+                + f"   per 10 min after minute {warm / 60:.0f}")
+
+
 def run_locust(server, setup, seconds, users, spawn_rate, prefix):
     "Run Locust headless; return its exit code"
     env = dict(os.environ, LOAD_SETUP=str(setup))
@@ -289,6 +336,10 @@ def main():
         help="trace the workers' allocations, snapshots in DIR")
     parser.add_argument('--trace-interval', type=float, default=300,
         help="seconds between two snapshots of --tracemalloc")
+    parser.add_argument('--census', metavar='DIR', default=None,
+        help="each worker records what its memory is made of, in DIR")
+    parser.add_argument('--census-interval', type=float, default=60,
+        help="seconds between two records of --census")
     parser.add_argument('--wait', default='10,30',
         help="think time of a user between actions, min,max seconds")
     args = parser.parse_args()
@@ -300,9 +351,15 @@ def main():
         Path(args.tracemalloc).mkdir(parents=True, exist_ok=True)
         os.environ.update(
             OFFICE_TRACEMALLOC_DIR=str(Path(args.tracemalloc).resolve()),
-            OFFICE_TRACEMALLOC_INTERVAL=str(args.trace_interval),
-            GUNICORN_CMD_ARGS='-c ' + str(
-                ROOT / 'tests' / 'load' / 'memtrace.py'))
+            OFFICE_TRACEMALLOC_INTERVAL=str(args.trace_interval))
+    if args.census:
+        Path(args.census).mkdir(parents=True, exist_ok=True)
+        os.environ.update(
+            OFFICE_CENSUS_DIR=str(Path(args.census).resolve()),
+            OFFICE_CENSUS_INTERVAL=str(args.census_interval))
+    if args.tracemalloc or args.census:
+        os.environ['GUNICORN_CMD_ARGS'] = '-c ' + str(
+            ROOT / 'tests' / 'load' / 'memtrace.py')
     with bench_server('office_bench_load') as (server, tmp):
         print(f"server ready in {time.perf_counter() - started:.0f} s")
         setup = prepare(server, tmp, documents=args.documents,
@@ -320,6 +377,8 @@ def main():
             print_series(sampler)
     if args.tracemalloc:
         print_memory_growth(args.tracemalloc)
+    if args.census:
+        print_census(args.census)
 
 
 if __name__ == '__main__':
