@@ -202,10 +202,8 @@ def add_pending(transaction, request_id, count):
             oc=', '.join('o."%s"' % c for c in cols)),
         (count, request_id))
     approval_since = max_id(Approval)
-    copy(Approval, 'o.id = %d' % approval_id, {
-            'res_id': 'n.id',
-            'resource': "'%s,' || n.id" % SEAL_REQUEST,
-            }, Request, seal_since)
+    copy(Approval, 'o.id = %d' % approval_id, {'res_id': 'n.id'},
+        Request, seal_since)
     copy(Step, 'o.request = %d' % approval_id, {'request': 'n.id'},
         Approval, approval_since)
     copy(Involved, 'o.request = %d' % approval_id, {'request': 'n.id'},

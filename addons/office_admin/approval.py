@@ -14,10 +14,10 @@ from collections import defaultdict
 from functools import wraps
 from types import SimpleNamespace
 
-from sql import For, Literal, Null, Union
+from sql import Cast, For, Literal, Null, Union
 from sql.functions import CurrentTimestamp
 from sql.aggregate import Max
-from sql.operators import Exists
+from sql.operators import Concat, Exists
 
 from trytond import backend
 from trytond.cache import Cache
@@ -25,6 +25,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Workflow, fields,
     sequence_ordered)
+from trytond.model import Model as Record
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval
@@ -768,8 +769,12 @@ class ApprovalRequest(
     _save_computed = {
         'activation', 'tier_sequence', 'state', 'closed_at', 'duration'}
 
-    resource = fields.Reference(
-        "Document", selection='get_resources', required=True, readonly=True)
+    # The document is res_model and res_id (indexed), shown and searched
+    # as a Reference: a stored Reference would be read again and its
+    # record looked for at every save
+    resource = fields.Function(fields.Reference(
+            "Document", selection='get_resources'),
+        'get_resource', searcher='search_resource')
     res_model = fields.Char("Document Model", readonly=True, required=True)
     res_id = fields.Integer("Document ID", readonly=True, required=True)
     rule = fields.Many2One(
@@ -904,8 +909,66 @@ class ApprovalRequest(
         locked.update(dict.fromkeys(ids))
 
     @classmethod
+    def __register__(cls, module):
+        table_h = cls.__table_handler__(module)
+        super().__register__(module)
+        # Migration: the document was also stored as a Reference
+        if table_h.column_exist('resource'):
+            table_h.drop_column('resource')
+
+    @classmethod
     def get_resources(cls):
         return approvable_selection()
+
+    def get_resource(self, name):
+        if self.res_model and self.res_id is not None:
+            return '%s,%s' % (self.res_model, self.res_id)
+
+    @classmethod
+    def search_resource(cls, name, clause):
+        "Search the document on res_model and res_id (their index)"
+        _, operator, value = clause[:3]
+        if clause[0] != name or len(clause) > 3:
+            # resource.field with the model: on the model's records
+            nested = clause[0][len(name) + 1:] or 'id'
+            Model = Pool().get(clause[3])
+            return [('res_model', '=', clause[3]),
+                ('res_id', 'in', Model.search(
+                        [(nested, operator, value)], query=True))]
+        if operator in {'=', '!=', 'in', 'not in'}:
+            values = value if operator.endswith('in') else [value]
+            by_model = defaultdict(list)
+            for value in values or []:
+                if isinstance(value, str) and ',' in value:
+                    model, id_ = value.split(',', 1)
+                    try:
+                        by_model[model].append(int(id_))
+                    except ValueError:
+                        pass
+                elif isinstance(value, Record):
+                    by_model[value.__name__].append(value.id)
+                elif isinstance(value, (list, tuple)) and len(value) == 2:
+                    by_model[value[0]].append(int(value[1]))
+            if operator in {'=', 'in'}:
+                return ['OR'] + [
+                    [('res_model', '=', model), ('res_id', 'in', ids)]
+                    for model, ids in by_model.items()] if by_model else [
+                    ('id', '=', None)]
+            return [
+                ['OR', ('res_model', '!=', model),
+                    ('res_id', 'not in', ids)]
+                for model, ids in by_model.items()]
+        table = cls.__table__()
+        Operator = fields.SQL_OPERATORS[operator]
+        text = Concat(Concat(table.res_model, ','),
+            Cast(table.res_id, cls.res_model.sql_type().base))
+        return [('id', 'in', table.select(table.id,
+                    where=Operator(text, value)))]
+
+    @staticmethod
+    def order_resource(tables):
+        table, _ = tables[None]
+        return [table.res_model, table.res_id]
 
     @classmethod
     def default_activation(cls):
@@ -1310,7 +1373,7 @@ class ApprovalRequest(
         Step = pool.get('office.approval.step')
         with without_check_access():
             request = cls(
-                resource=record, res_model=record.__name__, res_id=record.id,
+                res_model=record.__name__, res_id=record.id,
                 secrecy_rank=getattr(record, 'secrecy_rank', None) or 0,
                 rule=rule, requester=requester,
                 company=getattr(record, 'company', None),
@@ -2768,10 +2831,8 @@ class ApprovalMixin:
                     else:
                         continue
                 else:
-                    if request.state == 'pending' and any(
-                            s.state == 'pending' and s.reviewer == user
-                            for s in request.current_steps()):
-                        continue
+                    # A reviewer of the tier being reviewed was filtered
+                    # out above (acting): the others are refused
                     message = cls._approval_refusal(request, user)
                 if message:
                     raise ApprovalAccessError(message)

@@ -397,6 +397,65 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
             write.assert_called_once_with([log], {'emailed': True})
 
     @with_transaction()
+    def test_approval_resource(self):
+        "An approval's document is read, searched and sorted as a Reference"
+        pool = Pool()
+        Request = pool.get('office.approval.request')
+        Group = pool.get('res.group')
+        company = create_company()
+        groups = Group.create([{'name': "Resource %s" % i} for i in range(3)])
+        user_id = Transaction().user
+
+        # Rows of the table: documents of any model (validating a request
+        # reads its approval centre, which needs an approvable model)
+        table = Request.__table__()
+        cursor = Transaction().connection.cursor()
+        rows = [('res.group', g.id) for g in groups] + [
+            ('res.user', user_id)]
+        for model, id_ in rows:
+            cursor.execute(*table.insert([table.res_model, table.res_id,
+                        table.requester, table.company, table.state,
+                        table.activation],
+                    [[model, id_, user_id, company.id, 'pending', 0]]))
+        cursor.execute(*table.select(table.id, order_by=[table.id.asc]))
+        requests = Request.browse([i for i, in cursor][-len(rows):])
+        on_group = requests[:3]
+        other = requests[3]
+
+        def found(*domain, **kwargs):
+            return Request.search(list(domain), **kwargs)
+        self.assertEqual(requests[0].resource, groups[0])
+        self.assertEqual(other.resource.__name__, 'res.user')
+        self.assertEqual(other.rec_name, other.resource.rec_name)
+        self.assertEqual(
+            Request.read([requests[1].id], ['resource'])[0]['resource'],
+            'res.group,%s' % groups[1].id)
+        self.assertEqual(found(('resource', '=', str(groups[1]))),
+            [requests[1]])
+        self.assertEqual(found(('resource', '=', ('res.group', groups[2].id))),
+            [requests[2]])
+        self.assertEqual(found(('resource', '=', None)), [])
+        self.assertEqual(found(('resource', '=', 'not a reference')), [])
+        self.assertEqual(sorted(found(('resource', 'in',
+                        [str(groups[0]), str(groups[2]),
+                            'res.user,%s' % user_id]))),
+            sorted([requests[0], requests[2], other]))
+        self.assertEqual(sorted(found(('resource', '!=', str(groups[0])))),
+            sorted([requests[1], requests[2], other]))
+        self.assertEqual(sorted(found(('resource', 'not in',
+                        [str(groups[0]), str(groups[1])]))),
+            sorted([requests[2], other]))
+        self.assertEqual(sorted(found(('resource', 'like', 'res.group,%'))),
+            sorted(on_group))
+        self.assertEqual(found(
+                ('resource.name', '=', "Resource 1", 'res.group')),
+            [requests[1]])
+        self.assertEqual(found(('id', 'in', [r.id for r in on_group]),
+                order=[('resource', 'DESC')]),
+            sorted(on_group, key=lambda r: r.res_id, reverse=True))
+        self.assertEqual(requests[2].rec_name, groups[2].rec_name)
+
+    @with_transaction()
     def test_readable_by_one_query(self):
         "Who reads which records: one query for all users, each his rules"
         pool = Pool()
@@ -597,8 +656,6 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
     @with_transaction()
     def test_archiving_due_next_working_day(self):
         "24 hours on working days skip a holiday and a weekend, not 调休"
-        pool = Pool()
-        Calendar = pool.get('office.calendar')
         company = create_company()
         company.timezone = 'Asia/Shanghai'
         company.save()
