@@ -25,6 +25,7 @@ breakdown of issue 12's notes:
     .venv/bin/python tests/bench_approval.py --profile"""
 import argparse
 import collections
+import os
 import random
 import statistics
 import sys
@@ -471,6 +472,10 @@ def cpu_profile(database, rounds=40, warm=5):
         approve(request_id)
     results['approve'].disable()
     for name, profiler in results.items():
+        if os.environ.get('BENCH_PROFILE_DIR'):
+            # For pstats' callers and callees
+            profiler.dump_stats(os.path.join(os.environ['BENCH_PROFILE_DIR'],
+                    name.replace('+', '_') + '.prof'))
         for sort, restriction in [('tottime', 30),
                 ('cumulative', '/office_admin/')]:
             out = io.StringIO()
@@ -517,7 +522,8 @@ def main():
     parser.add_argument('--profile', action='store_true',
         help="print the statements of one approve by origin (stderr)")
     parser.add_argument('--cprofile', action='store_true',
-        help="profile create+submit and approve in-process (stderr)")
+        help="profile create+submit and approve in-process (stderr; "
+        "BENCH_PROFILE_DIR=DIR also saves the profiles there for pstats)")
     parser.add_argument('--sql-only', action='store_true',
         help="only count the statements (no latency runs)")
     args = parser.parse_args()

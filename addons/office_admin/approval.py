@@ -118,6 +118,8 @@ _CHECKED = 'office.approval.checked'
 # request id -> the ids of its steps (see Request.steps_of)
 _LOCKED = 'office.approval.locked'
 _STEPS = 'office.approval.steps'
+# Set while activate() saves a new request whose first steps it creates
+_STEPS_FOLLOW = 'office.approval.steps_follow'
 
 
 def _now():
@@ -984,6 +986,10 @@ class ApprovalRequest(
         clear_transaction_cache(_ACTING)
         if mode == 'create':
             clear_transaction_cache(_LAST_REQUESTS)
+        if mode == 'create' and transaction_cache(_STEPS_FOLLOW):
+            # Opened with its first steps (activate): their creation
+            # stores the requester with the reviewers, in one statement
+            return
         if mode == 'create' or (mode == 'write' and (
                     not field_names
                     or field_names & {'requester', 'secrecy_rank'})):
@@ -1423,7 +1429,13 @@ class ApprovalRequest(
         self.activation = (self.activation or 0) + 1
         self.tier_sequence = tier.sequence or 0
         if new:
-            self.save()
+            # Its steps follow (a tier with no reviewer raised above)
+            follow = transaction_cache(_STEPS_FOLLOW)
+            follow[True] = True
+            try:
+                self.save()
+            finally:
+                clear_transaction_cache(_STEPS_FOLLOW)
         else:
             save_computed([self])
         approved_before = set()
