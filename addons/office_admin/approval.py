@@ -14,7 +14,7 @@ from collections import defaultdict
 from functools import wraps
 from types import SimpleNamespace
 
-from sql import Cast, For, Literal, Null, Union
+from sql import Cast, Expression, For, Literal, Null, Query, Union
 from sql.functions import CurrentTimestamp
 from sql.aggregate import Max
 from sql.operators import Concat, Exists
@@ -770,6 +770,9 @@ class ApprovalRequest(
     # What the engine computes and saves itself (common.save_computed)
     _save_computed = {
         'activation', 'tier_sequence', 'state', 'closed_at', 'duration'}
+    # Its document's model and id (dotted searches through it only reach
+    # the documents the caller reads, see workflow_guard.restrict_dotted)
+    _reference_columns = {'resource': ('res_model', 'res_id')}
 
     # The document is res_model and res_id (indexed), shown and searched
     # as a Reference: a stored Reference would be read again and its
@@ -934,23 +937,29 @@ class ApprovalRequest(
             # resource.field with the model: on the model's records
             nested = clause[0][len(name) + 1:] or 'id'
             Model = Pool().get(clause[3])
-            return [('res_model', '=', clause[3]),
-                ('res_id', 'in', Model.search(
-                        [(nested, operator, value)], query=True))]
-        if operator in {'=', '!=', 'in', 'not in'}:
+            # As trytond's Reference: inactive documents too
+            with Transaction().set_context(active_test=False):
+                query = Model.search([(nested, operator, value)], query=True)
+            return [('res_model', '=', clause[3]), ('res_id', 'in', query)]
+        table = cls.__table__()
+        text = Concat(Concat(table.res_model, ','),
+            Cast(table.res_id, cls.res_model.sql_type().base))
+        if (operator in {'=', '!=', 'in', 'not in'}
+                and not isinstance(value, (Query, Expression))):
             values = value if operator.endswith('in') else [value]
+            if not isinstance(values, (list, tuple, set)):
+                values = [values]
             by_model = defaultdict(list)
             for value in values or []:
-                if isinstance(value, str) and ',' in value:
-                    model, id_ = value.split(',', 1)
+                if isinstance(value, Record):
+                    value = (value.__name__, value.id)
+                elif isinstance(value, str) and ',' in value:
+                    value = value.split(',', 1)
+                if isinstance(value, (list, tuple)) and len(value) == 2:
                     try:
-                        by_model[model].append(int(id_))
-                    except ValueError:
+                        by_model[value[0]].append(int(value[1]))
+                    except (TypeError, ValueError):
                         pass
-                elif isinstance(value, Record):
-                    by_model[value.__name__].append(value.id)
-                elif isinstance(value, (list, tuple)) and len(value) == 2:
-                    by_model[value[0]].append(int(value[1]))
             if operator in {'=', 'in'}:
                 return ['OR'] + [
                     [('res_model', '=', model), ('res_id', 'in', ids)]
@@ -960,10 +969,7 @@ class ApprovalRequest(
                 ['OR', ('res_model', '!=', model),
                     ('res_id', 'not in', ids)]
                 for model, ids in by_model.items()]
-        table = cls.__table__()
         Operator = fields.SQL_OPERATORS[operator]
-        text = Concat(Concat(table.res_model, ','),
-            Cast(table.res_id, cls.res_model.sql_type().base))
         return [('id', 'in', table.select(table.id,
                     where=Operator(text, value)))]
 

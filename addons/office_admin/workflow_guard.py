@@ -42,6 +42,8 @@ only reach the targets the caller may read (`restrict_dotted`).
 """
 from decimal import Decimal
 
+from sql import Column
+
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.model.exceptions import AccessError
@@ -425,6 +427,23 @@ class WorkflowGuardMixin:
     # the global rules (company, clearance) and the field's static domain
     _reference_catalogue = set()
 
+    # {Function Reference: (its model column, its id column)}
+    _reference_columns = {}
+
+    @classmethod
+    def search(cls, domain, offset=0, limit=None, order=None, count=False,
+            query=False):
+        if cls._reference_columns and external_call():
+            # trytond runs a Function field's searcher before search_domain
+            # and without the caller's rules: a dotted clause through it is
+            # restricted here, after trytond's checks of the model and
+            # field access on the domain as sent (they return nothing)
+            from trytond.model import ModelStorage
+            ModelStorage.search.__func__(cls, domain, order=order)
+            domain = _restrict_references(cls, domain)
+        return super().search(domain, offset=offset, limit=limit,
+            order=order, count=count, query=query)
+
     @classmethod
     def search_domain(cls, domain, active_test=None, tables=None):
         if tables is None and external_call():
@@ -469,6 +488,19 @@ class WorkflowGuardMixin:
 _NEGATIVE = {'!=', 'not in', 'not like', 'not ilike', 'not where'}
 
 
+def _restrict_references(Model, domain):
+    "restrict_dotted for the clauses through Model's _reference_columns"
+    if isinstance(domain, str) or not isinstance(domain, (list, tuple)):
+        return domain
+    if domain and is_leaf(domain):
+        name = domain[0]
+        if '.' in name and (
+                name.split('.', 1)[0] in Model._reference_columns):
+            return restrict_dotted(Model, domain)
+        return domain
+    return [_restrict_references(Model, d) for d in domain]
+
+
 def restrict_dotted(Model, domain):
     """Rewrite each dotted clause through a relation (`archive.title`) so
     that it only reaches the targets the caller may read: trytond converts
@@ -494,7 +526,10 @@ def restrict_dotted(Model, domain):
         return domain
     fname, rest = name.split('.', 1)
     field = Model._fields.get(fname)
-    if field is None or isinstance(field, fields.Function):
+    # A Function Reference whose model and id are stored in two columns
+    # (the approval request's resource: res_model, res_id)
+    columns = getattr(Model, '_reference_columns', {}).get(fname)
+    if field is None or (isinstance(field, fields.Function) and not columns):
         return domain
     if field._type == 'reference':
         if len(domain) < 4 or domain[3] not in pool_models():
@@ -516,11 +551,14 @@ def restrict_dotted(Model, domain):
     negative = domain[1] in _NEGATIVE
     if field._type == 'reference':
         table = Model.__table__()
-        column = field.sql_column({None: (table, None)}, Model)
-        select = table.select(table.id, where=(
-                field.sql_id(column, Model).in_(query)
-                & column.like(domain[3] + ',%')))
-        result = ('id', 'in', select)
+        if columns:
+            model_column, id_column = (Column(table, c) for c in columns)
+            where = (model_column == domain[3]) & id_column.in_(query)
+        else:
+            column = field.sql_column({None: (table, None)}, Model)
+            where = (field.sql_id(column, Model).in_(query)
+                & column.like(domain[3] + ',%'))
+        result = ('id', 'in', table.select(table.id, where=where))
     elif field._type in {'one2many', 'many2many'}:
         return (fname, 'where', [('id', 'in', query)])
     else:

@@ -7,7 +7,10 @@ import re
 from contextlib import contextmanager
 from unittest.mock import patch
 
+from sql import Literal
+
 from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, set_company)
 from trytond.pool import Pool
@@ -450,6 +453,51 @@ class OfficeAdminTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(found(
                 ('resource.name', '=', "Resource 1", 'res.group')),
             [requests[1]])
+
+        # A user's dotted search reaches only the documents he reads: a
+        # record rule hides the second group from him
+        Rule = pool.get('ir.rule')
+        domain_get = Rule.domain_get
+
+        def hide_group(model_name, mode='read'):
+            if not Transaction().check_access:
+                return []
+            if model_name == 'res.group':
+                return [('id', '!=', groups[1].id)]
+            if model_name == Request.__name__:
+                return []
+            return domain_get(model_name, mode=mode)
+        with patch.object(Rule, 'domain_get', side_effect=hide_group), \
+                Transaction().set_context(_check_access=True):
+            self.assertTrue(Transaction().check_access)
+            for name, expected in [
+                    ("Resource 1", []), ("Resource 2", [requests[2]])]:
+                self.assertEqual(found(
+                        ('resource.name', '=', name, 'res.group')),
+                    expected)
+
+        # ...and only through the models and fields he may read
+        ModelAccess = pool.get('ir.model.access')
+        access_check = ModelAccess.check
+
+        def no_group(model_name, mode='read', raise_exception=True):
+            # As trytond's: only the caller's own calls are checked
+            if model_name == 'res.group' and Transaction().check_access:
+                raise AccessError("no access to %s" % model_name)
+            return access_check(
+                model_name, mode=mode, raise_exception=raise_exception)
+        with patch.object(ModelAccess, 'check', side_effect=no_group), \
+                Transaction().set_context(_check_access=True):
+            with self.assertRaisesRegex(AccessError, 'res.group'):
+                found(('resource.name', '=', "Resource 2", 'res.group'))
+        # Odd values find nothing instead of failing
+        for clause in [('resource', '=', ('res.group', 'x')),
+                ('resource', 'in', 'res.group,x'),
+                ('resource', '=', ('res.group', None))]:
+            self.assertEqual(found(clause), [])
+        self.assertEqual(found(('resource', 'in',
+                    Request.__table__().select(Literal(str(groups[2]))))),
+            [requests[2]])
         self.assertEqual(found(('id', 'in', [r.id for r in on_group]),
                 order=[('resource', 'DESC')]),
             sorted(on_group, key=lambda r: r.res_id, reverse=True))
