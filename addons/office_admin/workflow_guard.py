@@ -431,9 +431,11 @@ class WorkflowGuardMixin:
     _reference_columns = {}
 
     @classmethod
-    def search(cls, domain, offset=0, limit=None, order=None, count=False,
-            query=False):
+    def search(cls, domain, *args, **kwargs):
+        # (offset, limit, order, count, query): not every model's search
+        # takes them all (ModelSingleton's has no query)
         if cls._reference_columns and external_call():
+            order = kwargs.get('order', args[2] if len(args) > 2 else None)
             # trytond runs a Function field's searcher before search_domain
             # and without the caller's rules: a dotted clause through it is
             # restricted here, after trytond's checks of the model and
@@ -441,8 +443,7 @@ class WorkflowGuardMixin:
             from trytond.model import ModelStorage
             ModelStorage.search.__func__(cls, domain, order=order)
             domain = _restrict_references(cls, domain)
-        return super().search(domain, offset=offset, limit=limit,
-            order=order, count=count, query=query)
+        return super().search(domain, *args, **kwargs)
 
     @classmethod
     def search_domain(cls, domain, active_test=None, tables=None):
